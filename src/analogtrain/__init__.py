@@ -1,0 +1,11 @@
+"""analogtrain: training neural networks on simulated analog crossbar arrays of asymmetric devices.
+
+Layers (each depends only on those above it in this list): ``devices``, ``crossbar``,
+``algorithms``, ``nn``, ``theory``, ``experiments``, ``cli``. See ``DESIGN.md``.
+"""
+
+__version__ = "0.1.0"
+
+from analogtrain.errors import ConfigError  # noqa: E402
+
+__all__ = ["ConfigError", "__version__"]

@@ -1,0 +1,20 @@
+"""Crossbar arrays: whole-array reads, stochastic pulse updates, calibration, accounting."""
+
+from analogtrain.crossbar.array import CrossbarArray, make_generator
+from analogtrain.crossbar.calibration import CalibrationReport, calibrate_symmetry_point
+from analogtrain.crossbar.io import IOConfig, analog_read
+from analogtrain.crossbar.operations import OperationCounter
+from analogtrain.crossbar.update import UPDATE_MODES, UpdateConfig, pulse_update
+
+__all__ = [
+    "CrossbarArray",
+    "make_generator",
+    "CalibrationReport",
+    "calibrate_symmetry_point",
+    "IOConfig",
+    "analog_read",
+    "OperationCounter",
+    "UPDATE_MODES",
+    "UpdateConfig",
+    "pulse_update",
+]

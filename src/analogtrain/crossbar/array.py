@@ -1,0 +1,222 @@
+"""A crossbar array: conductances and per-device parameters, read and updated as a whole.
+
+``W = G_main − G_ref``: an array holds its own conductances ``G`` (out × in) and optionally a
+*reference* array whose conductances are subtracted on every read (a differential pair). A
+reference may be shared by several arrays (3-array SHD reads ``C = C_main − A_ref``).
+
+Operations (all whole-array, all counted in :attr:`CrossbarArray.operations`):
+
+* :meth:`forward` ``y = W x`` and :meth:`backward` ``z = Wᵀ δ`` for batches, through the
+  peripheral pipeline of :mod:`analogtrain.crossbar.io`;
+* :meth:`pulse_update` — the stochastic pulse update of ``ΔW = −η δ xᵀ``
+  (:mod:`analogtrain.crossbar.update`), touching only this array's conductances;
+* :meth:`pulse_all` — one up or down pulse to every device at once (used for calibration);
+* :meth:`program` — write target conductances (optionally with a programming error).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from analogtrain.config import check_int, check_non_negative
+from analogtrain.crossbar.io import IOConfig, analog_read
+from analogtrain.crossbar.operations import OperationCounter
+from analogtrain.crossbar.update import UpdateConfig, pulse_update
+from analogtrain.devices.base import DeviceParameters, PulsedDevice
+from analogtrain.errors import ConfigError
+
+
+def make_generator(seed: int | None, device: torch.device | str | None = None) -> torch.Generator:
+    """A torch.Generator on ``device`` seeded with ``seed`` (a fresh random seed if None)."""
+    generator = torch.Generator(device=torch.device(device) if device is not None else "cpu")
+    if seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(int(seed))
+    return generator
+
+
+def check_tensor(name: str, value: torch.Tensor, shape_last: int | None = None, ndim: int | None = None) -> None:
+    """Reject non-tensors, wrong shapes and NaN/inf with a message naming the argument."""
+    if not isinstance(value, torch.Tensor):
+        raise ConfigError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    if ndim is not None and value.dim() != ndim:
+        raise ConfigError(f"{name} must have {ndim} dimensions, got shape {tuple(value.shape)}")
+    if shape_last is not None and value.shape[-1] != shape_last:
+        raise ConfigError(
+            f"{name} must have last dimension {shape_last}, got shape {tuple(value.shape)}"
+        )
+    if not bool(torch.isfinite(value).all()):
+        raise ConfigError(f"{name} must contain only finite values (no NaN or inf)")
+
+
+class CrossbarArray:
+    """An (out_features × in_features) array of devices of one model.
+
+    Args:
+        out_features, in_features: array shape (rows × columns), as torch.nn.Linear's weight.
+        device: the device model; per-device parameters are drawn once here.
+        update: pulse-update settings.
+        forward_io, backward_io: peripheral non-idealities of the two read directions
+            (ideal by default; ``backward_io`` defaults to ``forward_io``).
+        reference: an array whose conductances are subtracted on every read, or None.
+        seed: seeds this array's own generator (device sampling, pulses, read noise).
+        torch_device, dtype: where the tensors live.
+    """
+
+    def __init__(
+        self,
+        out_features: int,
+        in_features: int,
+        device: PulsedDevice,
+        *,
+        update: UpdateConfig | None = None,
+        forward_io: IOConfig | None = None,
+        backward_io: IOConfig | None = None,
+        reference: "CrossbarArray | None" = None,
+        seed: int | None = 0,
+        torch_device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        check_int("out_features", out_features, 1, 2**31)
+        check_int("in_features", in_features, 1, 2**31)
+        if not isinstance(device, PulsedDevice):
+            raise ConfigError(f"device must be a PulsedDevice model, got {type(device).__name__}")
+        self.shape = (out_features, in_features)
+        self.device_model = device
+        self.update_config = update or UpdateConfig()
+        self.forward_io = forward_io or IOConfig()
+        self.backward_io = backward_io or self.forward_io
+        self.torch_device = torch.device(torch_device) if torch_device is not None else torch.device("cpu")
+        self.dtype = dtype
+        self.generator = make_generator(seed, self.torch_device)
+        self.params: DeviceParameters = device.sample(self.shape, self.generator, self.torch_device, dtype)
+        self.conductance = torch.zeros(self.shape, device=self.torch_device, dtype=dtype)
+        self.conductance = device.clip(self.conductance, self.params)
+        self.reference = reference
+        self.operations = OperationCounter()
+
+    # -- reads ------------------------------------------------------------------------------
+    @property
+    def out_features(self) -> int:
+        return self.shape[0]
+
+    @property
+    def in_features(self) -> int:
+        return self.shape[1]
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """The stored weight ``G_main − G_ref`` (a copy-free view when there is no reference)."""
+        if self.reference is None:
+            return self.conductance
+        return self.conductance - self.reference.conductance
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``y = W x`` for a batch x of shape (batch, in) or (in,), through the forward periphery."""
+        x2 = self._as_batch("x", x, self.in_features)
+        y = analog_read(self.weight, x2, self.forward_io, self.generator)
+        self.operations.forward_reads += x2.shape[0]
+        return y if x.dim() == 2 else y[0]
+
+    def backward(self, d: torch.Tensor) -> torch.Tensor:
+        """``z = Wᵀ δ`` for a batch δ of shape (batch, out) or (out,), through the backward periphery."""
+        d2 = self._as_batch("d", d, self.out_features)
+        z = analog_read(self.weight.T, d2, self.backward_io, self.generator)
+        self.operations.backward_reads += d2.shape[0]
+        return z if d.dim() == 2 else z[0]
+
+    # -- updates ------------------------------------------------------------------------------
+    def pulse_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> float:
+        """Stochastic pulse update of ``ΔW = −lr·δ xᵀ`` (summed over the batch); returns pulses.
+
+        Only this array's conductances change (a shared reference is untouched).
+        """
+        x2 = self._as_batch("x", x, self.in_features)
+        d2 = self._as_batch("d", d, self.out_features)
+        if x2.shape[0] != d2.shape[0]:
+            raise ConfigError(
+                f"x and d must have the same batch size, got {x2.shape[0]} and {d2.shape[0]}"
+            )
+        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr >= 0):
+            raise ConfigError(f"lr must be a finite number ≥ 0, got {lr!r}")
+        if lr == 0:
+            return 0.0
+        self.conductance, pulses = pulse_update(
+            self.conductance, self.params, self.device_model, x2, d2, float(lr), self.update_config, self.generator
+        )
+        self.operations.parallel_updates += x2.shape[0]
+        self.operations.device_pulses += pulses
+        return pulses
+
+    def pulse_all(self, direction: int) -> None:
+        """One pulse to every device at once (+1 up, −1 down): a single parallel update."""
+        if direction not in (1, -1):
+            raise ConfigError(f"direction must be +1 or −1, got {direction!r}")
+        signs = torch.full(self.shape, float(direction), device=self.torch_device, dtype=self.dtype)
+        self.conductance = self.device_model.pulse(self.conductance, self.params, signs, self.generator)
+        self.operations.parallel_updates += 1
+        self.operations.device_pulses += self.conductance.numel()
+
+    def program(self, target: torch.Tensor, programming_error: float = 0.0) -> None:
+        """Write conductances ``target`` (+ N(0, programming_error²)), clipped to each device's bounds."""
+        check_tensor("target", target)
+        check_non_negative("programming_error", programming_error)
+        if tuple(target.shape) != self.shape:
+            raise ConfigError(f"target must have shape {self.shape}, got {tuple(target.shape)}")
+        values = target.to(device=self.torch_device, dtype=self.dtype).clone()
+        if programming_error > 0:
+            values = values + programming_error * torch.randn(
+                self.shape, generator=self.generator, device=self.torch_device, dtype=self.dtype
+            )
+        self.conductance = self.device_model.clip(values, self.params)
+        self.operations.programming += 1
+
+    def set_weight(self, weight: torch.Tensor) -> None:
+        """Program the conductances so that the differential read ``G − G_ref`` equals ``weight``."""
+        check_tensor("weight", weight)
+        offset = self.reference.conductance if self.reference is not None else 0.0
+        self.program(weight.to(self.torch_device, self.dtype) + offset)
+
+    def symmetry_point(self) -> torch.Tensor:
+        """Analytic (or numeric) symmetry point of every device (NaN where none is unique)."""
+        return self.device_model.symmetry_point(self.params)
+
+    # -- state ----------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Conductances, per-device parameters, generator state and operation counts."""
+        return {
+            "conductance": self.conductance.clone(),
+            "params": {k: v.clone() for k, v in self.params.items()},
+            "generator": self.generator.get_state(),
+            "operations": self.operations.as_dict(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        if tuple(state["conductance"].shape) != self.shape:
+            raise ConfigError(
+                f"state has array shape {tuple(state['conductance'].shape)}, this array is {self.shape}"
+            )
+        missing = set(self.params) - set(state["params"])
+        if missing:
+            raise ConfigError(f"state lacks device parameters {sorted(missing)} for model {self.device_model.model}")
+        self.conductance = state["conductance"].to(self.torch_device, self.dtype).clone()
+        self.params = {k: state["params"][k].to(self.torch_device, self.dtype).clone() for k in self.params}
+        self.generator.set_state(state["generator"])
+        self.operations = OperationCounter()
+        self.operations.load(state["operations"])
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _as_batch(self, name: str, value: torch.Tensor, size: int) -> torch.Tensor:
+        if isinstance(value, torch.Tensor) and value.dim() == 1:
+            value = value[None, :]
+        check_tensor(name, value, shape_last=size, ndim=2)
+        return value.to(device=self.torch_device, dtype=self.dtype)
+
+    def __repr__(self) -> str:
+        return (
+            f"CrossbarArray({self.out_features}×{self.in_features}, device={self.device_model.model}, "
+            f"mode={self.update_config.mode}, reference={'yes' if self.reference is not None else 'no'})"
+        )

@@ -1,0 +1,75 @@
+"""Sampling integer pulse counts with a given mean and variance (the aggregate update mode).
+
+Over a mini-batch, the number of coincidences device (i, j) receives in one direction is a sum
+of independent Bernoulli trials (one per time slot and sample) with probabilities r = p_i·q_j:
+a Poisson-binomial count N with mean λ = Σr and variance v = λ − Σr². This module draws N per
+device from a distribution with exactly that mean and (nearly) that variance:
+
+* λ < 10: Binomial(m, λ/m) with m = λ²/Σr² (so its variance λ − λ²/m equals v), drawn by
+  inverting its CDF with one uniform per device (the Poisson limit when m is large);
+* λ ≥ 10: a normal approximation, stochastically rounded: ⌊λ + √(v − 1/6)·ξ + U⌋, whose mean is
+  exactly λ and whose variance is v (the rounding adds 1/6 on average).
+"""
+
+from __future__ import annotations
+
+import torch
+
+LARGE_MEAN = 10.0
+_MAX_TRIALS = 1e6
+
+
+def sample_counts(
+    mean: torch.Tensor,
+    sum_squares: torch.Tensor,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Integer counts (as floats) with E[N] = mean and Var[N] ≈ mean − sum_squares."""
+    uniform = torch.rand(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+    large = mean >= LARGE_MEAN
+    if bool(large.all()):
+        return _normal_counts(mean, sum_squares, uniform, generator)
+    counts = _binomial_counts(torch.where(large, torch.zeros_like(mean), mean), sum_squares, uniform)
+    if bool(large.any()):
+        counts = torch.where(large, _normal_counts(mean, sum_squares, uniform, generator), counts)
+    return counts
+
+
+def _normal_counts(mean, sum_squares, uniform, generator):
+    normal = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+    spread = (mean - sum_squares - 1.0 / 6.0).clamp(min=0.0).sqrt()
+    return torch.floor(mean + spread * normal + uniform).clamp(min=0.0)
+
+
+def _binomial_counts(mean, sum_squares, uniform, full_passes: int = 4):
+    """Inverse-CDF draw of Binomial(m, λ/m), m = λ²/Σr², one uniform per element.
+
+    The first few terms run on the whole tensor; the few elements whose uniform lies further in
+    the tail continue on a compacted index set.
+    """
+    trials = (mean * mean / sum_squares.clamp(min=1e-30)).clamp(max=_MAX_TRIALS)
+    trials = torch.maximum(trials, torch.ceil(mean))
+    prob = (mean / trials.clamp(min=1e-30)).clamp(max=1.0 - 1e-7)
+    odds = prob / (1.0 - prob)
+    term = torch.exp(trials * torch.log1p(-prob))  # P(N = 0)
+    cdf = term.clone()
+    counts = (uniform > cdf).to(mean.dtype)
+    for k in range(full_passes):
+        term.mul_((trials - k).clamp_(min=0.0)).mul_(odds).div_(k + 1)
+        cdf.add_(term)
+        counts.add_((uniform > cdf).to(mean.dtype))
+    flat_counts = counts.view(-1)
+    index = (uniform > cdf).view(-1).nonzero().squeeze(1)
+    if index.numel() == 0:
+        return counts
+    u, c, t = uniform.view(-1)[index], cdf.view(-1)[index], term.view(-1)[index]
+    n, o = trials.view(-1)[index], odds.view(-1)[index]
+    k = full_passes
+    while index.numel() > 0 and k < 100_000:
+        t = t * (n - k).clamp(min=0.0) * o / (k + 1)
+        c = c + t
+        more = (u > c) & (t > 1e-12 * c)
+        flat_counts[index[more]] += 1.0
+        index, u, c, t, n, o = index[more], u[more], c[more], t[more], n[more], o[more]
+        k += 1
+    return counts

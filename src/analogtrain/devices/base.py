@@ -1,0 +1,358 @@
+"""The pulsed-device abstraction shared by every device model.
+
+A *device model* is an immutable config (:class:`PulsedDevice`) holding the nominal parameters of
+one kind of device. :meth:`PulsedDevice.sample` draws the per-crosspoint parameters of a whole
+array once (device-to-device variation); the model's physics are pure functions of the current
+weights and those parameters, evaluated on whole tensors at once:
+
+* :meth:`~PulsedDevice.step_up` / :meth:`~PulsedDevice.step_down`: magnitude of the nominal
+  (noise-free) weight change of one pulse at the current weight;
+* :meth:`~PulsedDevice.pulse`: apply one pulse per device (direction +1, −1 or 0) with
+  cycle-to-cycle noise, then clip to the device's own bounds;
+* :meth:`~PulsedDevice.apply_pulses`: apply ``n_up`` up and ``n_down`` down pulses in random order
+  at once (closed form where the model has one);
+* :meth:`~PulsedDevice.symmetry_point`: the weight where up and down steps are equal.
+
+Device-to-device sampling follows the reference simulator's convention (prior-art §1.3, from
+aihwkit's ``PulsedDevice``; Gokmen & Vlasov 2016), with ξ ~ N(0, 1) drawn per crosspoint::
+
+    gain        g  = |1 + dw_min_dtod·ξ₁|
+    imbalance   r  = up_down_dtod·ξ₂
+    Δw⁺ = dw_min·|min(up_down, 0) + g + r|,   Δw⁻ = dw_min·|−max(up_down, 0) + g − r|
+    w_max,ij = w_max·(1 + w_max_dtod·ξ₃),     w_min,ij = w_min·(1 + w_min_dtod·ξ₄)
+
+so ``up_down > 0`` shrinks the down steps and ``up_down < 0`` the up steps. Cycle-to-cycle noise
+multiplies every step by (1 + dw_min_std·ξ) with a fresh ξ per pulse.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, ClassVar
+
+import torch
+
+from analogtrain.config import (
+    Config,
+    check_non_negative,
+    check_positive,
+    check_range,
+)
+from analogtrain.errors import ConfigError
+
+#: Per-crosspoint parameters of an array: name -> tensor of the array's shape.
+DeviceParameters = dict[str, torch.Tensor]
+
+_REGISTRY: dict[str, type[PulsedDevice]] = {}
+
+
+def register(cls: type[PulsedDevice]) -> type[PulsedDevice]:
+    """Class decorator: make a device model available by its ``model`` name."""
+    _REGISTRY[cls.model] = cls
+    return cls
+
+
+def device_models() -> dict[str, type[PulsedDevice]]:
+    """All registered device models by name."""
+    return dict(_REGISTRY)
+
+
+def randn(shape, generator: torch.Generator | None, like: torch.Tensor | None = None, device=None, dtype=None):
+    """Standard normal samples drawn from an explicit generator."""
+    if like is not None:
+        device, dtype = like.device, like.dtype
+    return torch.randn(shape, generator=generator, device=device, dtype=dtype or torch.float32)
+
+
+@dataclasses.dataclass(frozen=True)
+class PulsedDevice(Config):
+    """Base of all pulsed device models (not itself a usable model).
+
+    Parameters (names as in the field's literature and DESIGN.md):
+
+    dw_min: nominal step of one pulse (> 0).
+    w_max, w_min: nominal bounds of the weight range (w_min < w_max).
+    up_down: systematic up/down imbalance in (−1, 1); > 0 shrinks down steps by (1 − up_down).
+    dw_min_dtod: device-to-device spread of the step (relative, ≥ 0).
+    dw_min_std: cycle-to-cycle spread of each step (relative to the step, ≥ 0).
+    w_max_dtod, w_min_dtod: device-to-device spread of the bounds (relative, ≥ 0).
+    up_down_dtod: device-to-device spread of the up/down imbalance (≥ 0).
+    """
+
+    model: ClassVar[str] = "pulsed"
+    #: The model has a symmetry point for which an analytic expression exists.
+    closed_form_symmetry_point: ClassVar[bool] = False
+
+    dw_min: float = 0.001
+    w_max: float = 0.6
+    w_min: float = -0.6
+    up_down: float = 0.0
+    dw_min_dtod: float = 0.0
+    dw_min_std: float = 0.0
+    w_max_dtod: float = 0.0
+    w_min_dtod: float = 0.0
+    up_down_dtod: float = 0.0
+
+    # -- configuration --------------------------------------------------------------------
+    def validate(self) -> None:
+        check_positive("dw_min", self.dw_min)
+        check_range("w_max", self.w_max)
+        check_range("w_min", self.w_min)
+        if not self.w_min < self.w_max:
+            raise ConfigError(
+                f"w_min must be < w_max (the device range), got w_min={self.w_min}, w_max={self.w_max}"
+            )
+        if self.w_min > 0 or self.w_max < 0:
+            raise ConfigError(
+                f"the range [w_min, w_max] must contain 0 (w_min ≤ 0 ≤ w_max), "
+                f"got [{self.w_min}, {self.w_max}]"
+            )
+        check_range("up_down", self.up_down, -1.0, 1.0, low_inclusive=False, high_inclusive=False)
+        for name in ("dw_min_dtod", "dw_min_std", "w_max_dtod", "w_min_dtod", "up_down_dtod"):
+            check_non_negative(name, getattr(self, name))
+        if self.dw_min >= self.w_max - self.w_min:
+            raise ConfigError(
+                f"dw_min must be smaller than the range w_max − w_min = {self.w_max - self.w_min}, "
+                f"got {self.dw_min}"
+            )
+
+    def _dict_header(self) -> dict[str, Any]:
+        return {"model": self.model}
+
+    @classmethod
+    def _header_keys(cls) -> tuple[str, ...]:
+        return ("model",)
+
+    @classmethod
+    def from_dict_polymorphic(cls, data: dict[str, Any], path: str = "device"):
+        """Build the model named by ``data['model']`` (or a preset named by ``data['preset']``)."""
+        if isinstance(data, PulsedDevice):
+            return data
+        if isinstance(data, str):
+            from analogtrain.devices.presets import get_device
+
+            return get_device(data)
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping with a 'model' key, got {data!r}")
+        if "preset" in data:
+            from analogtrain.devices.presets import get_device
+
+            overrides = {k: v for k, v in data.items() if k != "preset"}
+            base = get_device(data["preset"])
+            return type(base).from_dict({**base.to_dict(), **overrides}, path)
+        name = data.get("model")
+        if name not in _REGISTRY:
+            raise ConfigError(f"{path}.model: unknown device model {name!r}; valid: {sorted(_REGISTRY)}")
+        return _REGISTRY[name].from_dict(data, path)
+
+    @property
+    def states(self) -> float:
+        """Number of nominal steps across the range, (w_max − w_min)/dw_min."""
+        return (self.w_max - self.w_min) / self.dw_min
+
+    @property
+    def granularity(self) -> float:
+        """Nominal step used to convert a learning rate into pulse probabilities."""
+        return self.dw_min
+
+    # -- device-to-device sampling ------------------------------------------------------------
+    def sample(
+        self,
+        shape: tuple[int, ...],
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> DeviceParameters:
+        """Draw the per-crosspoint parameters of an array of ``shape`` (see module docstring)."""
+        shape = tuple(shape)
+
+        def xi() -> torch.Tensor:
+            return randn(shape, generator, device=device, dtype=dtype)
+
+        gain = (1.0 + self.dw_min_dtod * xi()).abs()
+        imbalance = self.up_down_dtod * xi()
+        up_bias = min(self.up_down, 0.0)
+        down_bias = -max(self.up_down, 0.0)
+        step_up = self.dw_min * (up_bias + gain + imbalance).abs()
+        step_down = self.dw_min * (down_bias + gain - imbalance).abs()
+        w_max = self.w_max * (1.0 + self.w_max_dtod * xi())
+        w_min = self.w_min * (1.0 + self.w_min_dtod * xi())
+        # Keep 0 inside each device's range, as the nominal range does.
+        w_max = w_max.clamp(min=0.0)
+        w_min = w_min.clamp(max=0.0)
+        params = {"dw_up": step_up, "dw_down": step_down, "w_max": w_max, "w_min": w_min}
+        params.update(self.sample_extra(shape, xi, params))
+        params.update(self.derived_parameters(params))
+        return params
+
+    def sample_extra(self, shape, xi, params: DeviceParameters) -> DeviceParameters:
+        """Model-specific per-device parameters (drawn after the common ones)."""
+        return {}
+
+    def derived_parameters(self, params: DeviceParameters) -> DeviceParameters:
+        """Per-device quantities computed once from the sampled ones (cached for speed)."""
+        return {}
+
+    # -- physics (override step_up / step_down in each model) --------------------------------
+    def step_up(self, w: torch.Tensor, p: DeviceParameters) -> torch.Tensor:
+        """Magnitude (≥ 0) of the noise-free weight increase of one up pulse at weight ``w``."""
+        raise NotImplementedError
+
+    def step_down(self, w: torch.Tensor, p: DeviceParameters) -> torch.Tensor:
+        """Magnitude (≥ 0) of the noise-free weight decrease of one down pulse at weight ``w``."""
+        raise NotImplementedError
+
+    def clip(self, w: torch.Tensor, p: DeviceParameters) -> torch.Tensor:
+        """Clip to each device's own bounds."""
+        return torch.minimum(torch.maximum(w, p["w_min"]), p["w_max"])
+
+    def pulse(
+        self,
+        w: torch.Tensor,
+        p: DeviceParameters,
+        direction: torch.Tensor,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Apply one pulse to every device with ``direction`` +1 (up) or −1 (down); 0 leaves it.
+
+        ``w ← clip(w ± Δw^±(w)·(1 + dw_min_std·ξ), w_min,ij, w_max,ij)`` with a fresh ξ per pulse.
+        """
+        step = torch.where(direction > 0, self.step_up(w, p), -self.step_down(w, p))
+        if self.dw_min_std > 0:
+            step = step * (1.0 + self.dw_min_std * randn(w.shape, generator, like=w))
+        step = torch.where(direction != 0, step, torch.zeros_like(step))
+        return self.clip(w + step, p)
+
+    def apply_pulses(
+        self,
+        w: torch.Tensor,
+        p: DeviceParameters,
+        n_up: torch.Tensor,
+        n_down: torch.Tensor,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Apply ``n_up`` up and ``n_down`` down pulses per device, mixed in random order.
+
+        Generic approximation for nonlinear models: the mean drift
+        ``dw/ds = n_up·Δw⁺(w) − n_down·Δw⁻(w)`` (s from 0 to 1) integrated with midpoint steps,
+        small enough that each changes w by at most ~16 device steps, plus Gaussian
+        cycle-to-cycle noise of variance ``dw_min_std²·(n_up·Δw⁺² + n_down·Δw⁻²)`` evaluated at
+        the mid-weight. Affine models override this with an exact closed form.
+        """
+        total = float((n_up + n_down).max()) if n_up.numel() else 0.0
+        if total == 0.0:
+            return w
+        substeps = int(min(64, max(1, math.ceil(total / 16.0))))
+        h = 1.0 / substeps
+        start = w
+        for _ in range(substeps):
+            drift = n_up * self.step_up(w, p) - n_down * self.step_down(w, p)
+            mid = self.clip(w + 0.5 * h * drift, p)
+            drift = n_up * self.step_up(mid, p) - n_down * self.step_down(mid, p)
+            w = self.clip(w + h * drift, p)
+        return self._add_pulse_noise(w, start, p, n_up, n_down, generator)
+
+    def _add_pulse_noise(self, w, start, p, n_up, n_down, generator):
+        """Add the summed cycle-to-cycle noise of n_up + n_down pulses, then clip."""
+        if self.dw_min_std <= 0:
+            return w
+        mid = 0.5 * (w + start)
+        variance = n_up * self.step_up(mid, p) ** 2 + n_down * self.step_down(mid, p) ** 2
+        noise = self.dw_min_std * variance.sqrt() * randn(w.shape, generator, like=w)
+        return self.clip(w + noise, p)
+
+    # -- symmetry point ----------------------------------------------------------------------
+    def symmetry_point(self, p: DeviceParameters, iterations: int = 60) -> torch.Tensor:
+        """Per-device weight where Δw⁺(w) = Δw⁻(w) (numeric bisection in [w_min, w_max]).
+
+        Where up steps dominate over the whole range the stable point is w_max (and w_min when
+        down steps dominate). A device whose steps are equal everywhere has no unique symmetry
+        point: NaN.
+        """
+        low, high = p["w_min"].clone(), p["w_max"].clone()
+
+        def excess(w):
+            return self.step_up(w, p) - self.step_down(w, p)
+
+        f_low, f_high = excess(low), excess(high)
+        for _ in range(iterations):
+            mid = 0.5 * (low + high)
+            positive = excess(mid) > 0
+            low = torch.where(positive, mid, low)
+            high = torch.where(positive, high, mid)
+        point = 0.5 * (low + high)
+        point = torch.where(f_high > 0, p["w_max"], point)
+        point = torch.where(f_low < 0, p["w_min"], point)
+        flat = (f_low == 0) & (f_high == 0)
+        return torch.where(flat, torch.full_like(point, math.nan), point)
+
+    def response_curve(self, w: torch.Tensor, p: DeviceParameters) -> tuple[torch.Tensor, torch.Tensor]:
+        """(Δw⁺(w), −Δw⁻(w)): the signed nominal steps, for plots."""
+        return self.step_up(w, p), -self.step_down(w, p)
+
+
+@dataclasses.dataclass(frozen=True)
+class AffineStepDevice(PulsedDevice):
+    """Models whose one-pulse response is affine in w (constant, linear and soft-bounds steps).
+
+    With per-device coefficients, an up pulse maps ``w → (1 − c⁺)·w + Δw⁺`` and a down pulse
+    ``w → (1 − c⁻)·w − Δw⁻`` (c± ≥ 0 are the slopes of the step magnitudes). The linear parts of
+    these maps commute, so ``n⁺`` up and ``n⁻`` down pulses in any order multiply (w − w∞) by
+    ``L = (1 − c⁺)^{n⁺}(1 − c⁻)^{n⁻}``; with the continuous-mixing fixed point
+    ``w∞ = (n⁺Δw⁺ − n⁻Δw⁻)/(n⁺c⁺ + n⁻c⁻)`` this gives the closed form used by
+    :meth:`apply_pulses`::
+
+        w_n = L·w + (n⁺Δw⁺ − n⁻Δw⁻)·(1 − L)/(n⁺c⁺ + n⁻c⁻)
+
+    which is exact for pulses of one sign (the per-sample case) and exact to first order in the
+    step size for mixed signs (the offsets of non-commuting affine maps differ at O(c·Δw·n²)).
+    The symmetry point is ``w* = (Δw⁺ − Δw⁻)/(c⁺ + c⁻)``.
+    """
+
+    closed_form_symmetry_point: ClassVar[bool] = True
+
+    def slopes(self, p: DeviceParameters) -> tuple[torch.Tensor, torch.Tensor]:
+        """(c⁺, c⁻) per device from the sampled parameters (each model defines these)."""
+        raise NotImplementedError
+
+    def derived_parameters(self, params):
+        c_up, c_down = self.slopes(params)
+        c_up, c_down = c_up.clamp(0.0, 0.999999), c_down.clamp(0.0, 0.999999)
+        return {
+            "c_up": c_up,
+            "c_down": c_down,
+            "log_keep_up": torch.log1p(-c_up),
+            "log_keep_down": torch.log1p(-c_down),
+        }
+
+    def coefficients(self, p: DeviceParameters) -> tuple[torch.Tensor, ...]:
+        """(Δw⁺, c⁺, Δw⁻, c⁻) per device: up step Δw⁺ − c⁺w, down step Δw⁻ + c⁻w."""
+        return p["dw_up"], p["c_up"], p["dw_down"], p["c_down"]
+
+    def step_up(self, w, p):
+        return (p["dw_up"] - p["c_up"] * w).clamp_(min=0.0)
+
+    def step_down(self, w, p):
+        return (p["dw_down"] + p["c_down"] * w).clamp_(min=0.0)
+
+    def apply_pulses(self, w, p, n_up, n_down, generator=None):
+        log_factor = n_up * p["log_keep_up"] + n_down * p["log_keep_down"]
+        rate = n_up * p["c_up"] + n_down * p["c_down"]
+        # (1 − L)/rate, which tends to 1 as the rate goes to 0 (no saturation: constant steps).
+        ratio = torch.where(rate > 1e-12, torch.expm1(log_factor).neg_().div_(rate.clamp(min=1e-12)), 1.0)
+        drive = n_up * p["dw_up"] - n_down * p["dw_down"]
+        start = w
+        w = self.clip(torch.exp(log_factor).mul_(w).add_(drive.mul_(ratio)), p)
+        return self._add_pulse_noise(w, start, p, n_up, n_down, generator)
+
+    def symmetry_point(self, p, iterations: int = 60):
+        d_up, c_up, d_down, c_down = self.coefficients(p)
+        slope = c_up + c_down
+        point = (d_up - d_down) / torch.where(slope > 0, slope, 1.0)
+        point = torch.minimum(torch.maximum(point, p["w_min"]), p["w_max"])
+        # No restoring force: the device drifts to the bound of the larger step, or (equal steps)
+        # has no unique symmetry point.
+        drift_to = torch.where(d_up > d_down, p["w_max"], p["w_min"])
+        drift_to = torch.where(d_up == d_down, torch.full_like(point, math.nan), drift_to)
+        return torch.where(slope > 0, point, drift_to)
