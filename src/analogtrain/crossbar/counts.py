@@ -29,7 +29,8 @@ def sample_counts(
     large = mean >= LARGE_MEAN
     if bool(large.all()):
         return _normal_counts(mean, sum_squares, uniform, generator)
-    counts = _binomial_counts(torch.where(large, torch.zeros_like(mean), mean), sum_squares, uniform)
+    small_mean = torch.where(large, torch.zeros_like(mean), mean) if bool(large.any()) else mean
+    counts = _binomial_counts(small_mean, sum_squares, uniform)
     if bool(large.any()):
         counts = torch.where(large, _normal_counts(mean, sum_squares, uniform, generator), counts)
     return counts
@@ -41,32 +42,35 @@ def _normal_counts(mean, sum_squares, uniform, generator):
     return torch.floor(mean + spread * normal + uniform).clamp(min=0.0)
 
 
-def _binomial_counts(mean, sum_squares, uniform, full_passes: int = 4):
+def _binomial_counts(mean, sum_squares, uniform):
     """Inverse-CDF draw of Binomial(m, λ/m), m = λ²/Σr², one uniform per element.
 
-    The first few terms run on the whole tensor; the few elements whose uniform lies further in
-    the tail continue on a compacted index set.
+    P(N = 0) = (1 − q)^m and P(N = k + 1) = P(N = k)·(m − k)/(k + 1)·q/(1 − q). The first terms
+    run on the whole tensor (as many as the largest mean needs for most elements); the few
+    elements whose uniform lies further in the tail continue on a compacted index set.
     """
-    trials = (mean * mean / sum_squares.clamp(min=1e-30)).clamp(max=_MAX_TRIALS)
+    trials = (mean * mean).div_(sum_squares.clamp(min=1e-30)).clamp_(max=_MAX_TRIALS)
     trials = torch.maximum(trials, torch.ceil(mean))
-    prob = (mean / trials.clamp(min=1e-30)).clamp(max=1.0 - 1e-7)
+    prob = (mean / trials.clamp(min=1e-30)).clamp_(max=1.0 - 1e-7)
     odds = prob / (1.0 - prob)
-    term = torch.exp(trials * torch.log1p(-prob))  # P(N = 0)
+    term = torch.log1p(-prob).mul_(trials).exp_()  # P(N = 0)
     cdf = term.clone()
     counts = (uniform > cdf).to(mean.dtype)
+    typical = float(mean.mean())
+    full_passes = int(min(13.0, typical + 2.0 * typical**0.5 + 2.0))
     for k in range(full_passes):
-        term.mul_((trials - k).clamp_(min=0.0)).mul_(odds).div_(k + 1)
+        term.mul_(trials - k).mul_(odds).div_(k + 1).clamp_(min=0.0)
         cdf.add_(term)
-        counts.add_((uniform > cdf).to(mean.dtype))
-    flat_counts = counts.view(-1)
+        counts.add_(uniform > cdf)
     index = (uniform > cdf).view(-1).nonzero().squeeze(1)
     if index.numel() == 0:
         return counts
+    flat_counts = counts.view(-1)
     u, c, t = uniform.view(-1)[index], cdf.view(-1)[index], term.view(-1)[index]
     n, o = trials.view(-1)[index], odds.view(-1)[index]
     k = full_passes
     while index.numel() > 0 and k < 100_000:
-        t = t * (n - k).clamp(min=0.0) * o / (k + 1)
+        t = (t * (n - k) * o / (k + 1)).clamp(min=0.0)
         c = c + t
         more = (u > c) & (t > 1e-12 * c)
         flat_counts[index[more]] += 1.0

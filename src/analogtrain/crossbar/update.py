@@ -24,12 +24,18 @@ Modes (:class:`UpdateConfig.mode`):
     closed form (exact for constant, linear and soft-bounds steps without noise; the noise of n
     pulses is summed as one Gaussian).
 ``aggregate`` (default)
-    Per device, the numbers of up and down pulses of the whole batch are drawn at once from the
-    exact mean and variance of the coincidence counts (see :mod:`analogtrain.crossbar.counts`;
-    two matrix products for the means, two for the variances) and applied in closed form as a
-    random-order mix. Approximations: correlations between devices sharing a row or column within
-    a sample are dropped, and the order of pulses within the batch is treated as random. The
-    per-device mean and variance of ΔW agree with ``exact`` (tested statistically).
+    Per device, the numbers of up and down pulses of the whole batch are found at once and
+    applied in closed form as a random-order mix. The counts come from whichever of two
+    generators is cheaper for the batch (both give each device the count distribution of the
+    reference process): (a) *batch pulse trains* — the trains of all samples stacked into one
+    (Σ BL) × n bit matrix per side, so the counts ``Dbitsᵀ·Xbits`` (split by sign) are exactly
+    those of the reference, including correlations between devices; or (b) *moment matching* —
+    counts drawn per device from the exact mean and variance of its coincidence count (see
+    :mod:`analogtrain.crossbar.counts`), used for long trains (dense pulses), where (a) would
+    need a very large matrix. Approximation common to both: the order of a device's pulses
+    within the batch is treated as random (exact to first order in the step size); (b) also
+    drops correlations between devices. The per-device mean and variance of ΔW agree with
+    ``exact`` (tested statistically).
 ``none``
     Floating-point update ``W ← W − η δ xᵀ`` with no device physics and no clipping (for
     checking gradients).
@@ -137,9 +143,13 @@ def pulse_update(
         return weights - lr * d.T @ x, 0.0
     prob = pulse_probabilities(x, d, lr, device.granularity, config)
     if config.mode == "aggregate":
-        mean_up, squares_up, mean_down, squares_down = expected_pulse_counts(prob)
-        n_up = sample_counts(mean_up, squares_up, generator)
-        n_down = sample_counts(mean_down, squares_down, generator)
+        slots = int(prob.bit_length.sum())
+        if _batch_trains_cheaper(slots, x.shape[0], d.shape[1], x.shape[1]):
+            n_up, n_down = batch_train_counts(prob, generator)
+        else:
+            mean_up, squares_up, mean_down, squares_down = expected_pulse_counts(prob)
+            n_up = sample_counts(mean_up, squares_up, generator)
+            n_down = sample_counts(mean_down, squares_down, generator)
         pulses = float(n_up.sum() + n_down.sum())
         if pulses == 0.0:
             return weights, 0.0
@@ -166,6 +176,38 @@ def pulse_update(
                 pulses += float(coincide.sum())
                 weights = device.pulse(weights, params, direction * coincide, generator)
     return weights, pulses
+
+
+def _batch_trains_cheaper(slots: int, batch: int, rows: int, columns: int) -> bool:
+    """Rough CPU cost model (ns) of the two aggregate count generators; speed only.
+
+    Batch trains: two matrix products of depth Σ BL plus (rows + columns)·Σ BL random draws.
+    Moment matching: four matrix products of depth batch plus ~90 ns of sampling per device.
+    """
+    cells = rows * columns
+    trains = slots * (2 * cells * 0.04 + (rows + columns) * 6.0)
+    moments = 4 * batch * cells * 0.04 + cells * 90.0
+    return trains <= moments
+
+
+def batch_train_counts(prob: PulseProbabilities, generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact up/down coincidence counts of a batch from its stacked pulse trains.
+
+    Sample b contributes BL_b slots; all slots of all samples form one (Σ BL) × n bit matrix per
+    side. ``total = |D|ᵀ|X|`` and ``net = −(sign·D)ᵀ(sign·X)`` give n_up = (total + net)/2 and
+    n_down = (total − net)/2.
+    """
+    lengths = prob.bit_length.to(torch.long)
+    row_probs = prob.row.repeat_interleave(lengths, dim=0)
+    column_probs = prob.column.repeat_interleave(lengths, dim=0)
+    rows = (torch.rand(row_probs.shape, generator=generator, device=row_probs.device,
+                       dtype=row_probs.dtype) < row_probs).to(row_probs.dtype)
+    columns = (torch.rand(column_probs.shape, generator=generator, device=column_probs.device,
+                          dtype=column_probs.dtype) < column_probs).to(column_probs.dtype)
+    total = rows.T @ columns
+    net = -((rows * prob.row_sign.repeat_interleave(lengths, dim=0)).T
+            @ (columns * prob.column_sign.repeat_interleave(lengths, dim=0)))
+    return (total + net).mul_(0.5).round_(), (total - net).mul_(0.5).round_()
 
 
 def _bits(probabilities: torch.Tensor, length: int, generator) -> torch.Tensor:

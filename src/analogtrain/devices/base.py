@@ -337,14 +337,21 @@ class AffineStepDevice(PulsedDevice):
         return (p["dw_down"] + p["c_down"] * w).clamp_(min=0.0)
 
     def apply_pulses(self, w, p, n_up, n_down, generator=None):
-        log_factor = n_up * p["log_keep_up"] + n_down * p["log_keep_down"]
-        rate = n_up * p["c_up"] + n_down * p["c_down"]
-        # (1 − L)/rate, which tends to 1 as the rate goes to 0 (no saturation: constant steps).
-        ratio = torch.where(rate > 1e-12, torch.expm1(log_factor).neg_().div_(rate.clamp(min=1e-12)), 1.0)
-        drive = n_up * p["dw_up"] - n_down * p["dw_down"]
-        start = w
-        w = self.clip(torch.exp(log_factor).mul_(w).add_(drive.mul_(ratio)), p)
-        return self._add_pulse_noise(w, start, p, n_up, n_down, generator)
+        log_factor = torch.addcmul(n_up * p["log_keep_up"], n_down, p["log_keep_down"])
+        rate = torch.addcmul(n_up * p["c_up"], n_down, p["c_down"])
+        drive = torch.addcmul(n_up * p["dw_up"], n_down, p["dw_down"], value=-1.0)
+        # w_n = L·w + drive·(1 − L)/rate; (1 − L)/rate tends to 1 as the rate goes to 0.
+        decay = torch.expm1(log_factor)  # L − 1
+        ratio = torch.where(rate > 1e-12, decay.neg().div_(rate.clamp_(min=1e-12)), 1.0)
+        new = torch.addcmul(w, decay, w).add_(drive.mul_(ratio))
+        if self.dw_min_std > 0:
+            # Summed cycle-to-cycle noise of all pulses, steps evaluated at the mid-weight.
+            mid = (new + w).mul_(0.5)
+            up = (p["dw_up"] - p["c_up"] * mid).clamp_(min=0.0).square_().mul_(n_up)
+            down = torch.addcmul(p["dw_down"], p["c_down"], mid).clamp_(min=0.0).square_().mul_(n_down)
+            noise = randn(w.shape, generator, like=w)
+            new.addcmul_(up.add_(down).sqrt_().mul_(self.dw_min_std), noise)
+        return self.clip(new, p)
 
     def symmetry_point(self, p, iterations: int = 60):
         d_up, c_up, d_down, c_down = self.coefficients(p)
