@@ -65,6 +65,36 @@ def randn(shape, generator: torch.Generator | None, like: torch.Tensor | None = 
     return torch.randn(shape, generator=generator, device=device, dtype=dtype or torch.float32)
 
 
+def _phi1(z: torch.Tensor) -> torch.Tensor:
+    """(eᶻ − 1)/z, 1 at z = 0."""
+    small = z.abs() < 1e-6
+    return torch.where(small, 1.0 + 0.5 * z, torch.expm1(z) / torch.where(small, 1.0, z))
+
+
+def _phi3(z: torch.Tensor) -> torch.Tensor:
+    """(eᶻ − 1 − z − z²/2)/z³, 1/6 at z = 0 (series for small |z|)."""
+    small = z.abs() < 0.1
+    safe = torch.where(small, 1.0, z)
+    exact = (torch.expm1(safe) - safe - 0.5 * safe * safe) / safe**3
+    series = 1.0 / 6.0 + z / 24.0 + z * z / 120.0 + z**3 / 720.0
+    return torch.where(small, series, exact)
+
+
+def _log_mean(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Logarithmic mean (y − x)/ln(y/x) of non-negative x, y: ∫₀¹ of the exponential from x to y."""
+    x, y = x.clamp(min=1e-30), y.clamp(min=1e-30)
+    return x * _phi1(torch.log(y / x))
+
+
+def _exp_variance(a: torch.Tensor) -> torch.Tensor:
+    """Variance of e^{a·s} for s uniform on [0, 1] (series for small |a|)."""
+    small = a.abs() < 0.1
+    safe = torch.where(small, 1.0, a)
+    exact = _phi1(2.0 * safe) - _phi1(safe) ** 2
+    series = a * a * (1.0 / 12.0 + a / 12.0 + a * a * (17.0 / 360.0))
+    return torch.where(small, series, exact)
+
+
 @dataclasses.dataclass(frozen=True)
 class PulsedDevice(Config):
     """Base of all pulsed device models (not itself a usable model).
@@ -234,33 +264,101 @@ class PulsedDevice(Config):
     ) -> torch.Tensor:
         """Apply ``n_up`` up and ``n_down`` down pulses per device, mixed in random order.
 
-        Generic approximation for nonlinear models: the mean drift
-        ``dw/ds = n_up·Δw⁺(w) − n_down·Δw⁻(w)`` (s from 0 to 1) integrated with midpoint steps,
-        small enough that each changes w by at most ~16 device steps, plus Gaussian
-        cycle-to-cycle noise of variance ``dw_min_std²·(n_up·Δw⁺² + n_down·Δw⁻²)`` evaluated at
-        the mid-weight. Affine models override this with an exact closed form.
+        Generic approximation for nonlinear models (affine models override it with a closed
+        form). With ``F(w) = n_up·Δw⁺(w) − n_down·Δw⁻(w)`` the drift of the whole update
+        (s from 0 to 1), T = n_up + n_down and x = F′/T the mean per-pulse slope, the mean
+        follows the "modified equation" ``dw/ds = G = F·ln(1 + x)/x``: its flow reproduces T
+        applications of the mean one-pulse map ``w → w + F/T`` exactly for affine steps and to
+        second order in the step otherwise (the plain drift F is first order only: it contracts
+        by e^{−c} instead of 1 − c per soft-bounds pulse, c = Δw/w_max). It is
+        integrated by exponential Rosenbrock steps (exprb32: exponential Euler
+        ``w ← w + h·φ₁(hG′)·G``, φ₁(z) = (eᶻ − 1)/z, G′ ≈ T·ln(1 + x), then a correction by the
+        nonlinear remainder; exact for affine steps, third order otherwise) of at most ~16
+        pulses each (64 steps at most).
+
+        The spread is Gaussian with two parts. Cycle-to-cycle noise: the variance V of the
+        linearised pulse noise, ``dV/ds = 2ΛV + dw_min_std²·(n_up·Δw⁺² + n_down·Δw⁻²)`` with
+        ``Λ = n_up·ln(1 + Δw⁺′) + n_down·ln(1 − Δw⁻′)`` (noise of early pulses is contracted by
+        the later ones), integrated along the mean path, times e^{−2Λ/T} (the last pulse's noise
+        is not contracted). Random order (mixed signs only): a slot at s holding an up rather
+        than a down pulse changes the result by g(s) = (Δw⁺ + Δw⁻)(w(s)) contracted to the end;
+        the up slots are a uniform draw of n_up of the T slots, so the order adds
+        ``n_up·n_down/(T − 1)·Var_s[g]`` (first order in the steps). Step slopes are one-sided
+        differences (:meth:`_steps_and_slopes`). Clipping at a bound before the last pulse is
+        not resolved. Measured against pulse-by-pulse application (35 pulses, 20 up and 15 down
+        or of one sign, dw_min_std 0.3, 4·10⁴ devices): mean within 0.05 of a device step and
+        variance within 5 % on devices with 60 states (dw_min = 0.02 on a range of 1.2), within
+        0.03 step and 2 % with 240 states.
         """
         total = float((n_up + n_down).max()) if n_up.numel() else 0.0
         if total == 0.0:
             return w
         substeps = int(min(64, max(1, math.ceil(total / 16.0))))
         h = 1.0 / substeps
-        start = w
+        pulses = (n_up + n_down).clamp(min=1.0)
+        noisy = self.dw_min_std > 0
+        mixed = bool(((n_up > 0) & (n_down > 0)).any())
+        variance, first, second = torch.zeros_like(w), torch.zeros_like(w), torch.zeros_like(w)
         for _ in range(substeps):
-            drift = n_up * self.step_up(w, p) - n_down * self.step_down(w, p)
-            mid = self.clip(w + 0.5 * h * drift, p)
-            drift = n_up * self.step_up(mid, p) - n_down * self.step_down(mid, p)
-            w = self.clip(w + h * drift, p)
-        return self._add_pulse_noise(w, start, p, n_up, n_down, generator)
+            up, down, d_up, d_down = self._steps_and_slopes(w, p, n_up, n_down)
+            slope = (n_up * d_up - n_down * d_down) / pulses
+            log_keep = torch.log1p(slope.clamp(min=-0.999999))
+            # G = F·ln(1 + x)/x and G′ = T·ln(1 + x) (→ F and F′ as x → 0).
+            small = slope.abs() < 1e-6
+            factor = torch.where(small, 1.0 - 0.5 * slope, log_keep / torch.where(small, 1.0, slope))
+            jac = pulses * log_keep
+            rate = (n_up * up - n_down * down) * factor
+            # Exponential Rosenbrock step (exprb32, Hochbruck, Ostermann & Schweitzer 2009):
+            # exponential Euler, then a correction by the nonlinear remainder at its end point.
+            trial = self.clip(w + h * _phi1(h * jac) * rate, p)
+            up_t, down_t = self.step_up(trial, p), self.step_down(trial, p)
+            remainder = (n_up * up_t - n_down * down_t) * factor - rate - jac * (trial - w)
+            if noisy or mixed:
+                # Trapezoid rules for integrals contracted to the end of the step by e^{Λ(h−t)}
+                # (exact for affine one-sign steps).
+                log_gain = n_up * torch.log1p(d_up.clamp(min=-0.999999)) + n_down * torch.log1p(
+                    (-d_down).clamp(min=-0.999999)
+                )
+                keep = torch.exp(h * log_gain)
+                keep2 = keep * keep
+            if noisy:
+                source = (n_up * up**2 + n_down * down**2) * keep2 + n_up * up_t**2 + n_down * down_t**2
+                variance = variance * keep2 + (0.5 * h * self.dw_min_std**2) * source
+            if mixed:
+                # g(s) = (Δw⁺ + Δw⁻)(w(s)) contracted to the end: the effect of one slot being
+                # an up rather than a down pulse (order variance, see below).
+                # Integrated as exponentials between the end points (logarithmic mean).
+                g_start, g_end = (up + down) * keep, up_t + down_t
+                first = first * keep + h * _log_mean(g_start, g_end)
+                second = second * keep2 + h * _log_mean(g_start**2, g_end**2)
+            w = self.clip(trial + 2.0 * h * _phi3(h * jac) * remainder, p)
+        if noisy:
+            # The last pulse's own noise is not contracted by a later one (one pulse of Λ/T).
+            variance = variance * torch.exp(-2.0 * log_gain / pulses)
+        if mixed:
+            # Random order: which n_up of the T slots are ups is a uniform draw without
+            # replacement, so Var = n_up·n_down/(T − 1)·Var_s[g] (0 for pulses of one sign).
+            order = (n_up * n_down / (pulses - 1.0).clamp(min=1.0)) * (second - first**2).clamp(min=0.0)
+            variance = variance + order
+        if noisy or mixed:
+            w = self.clip(w + variance.sqrt() * randn(w.shape, generator, like=w), p)
+        return w
 
-    def _add_pulse_noise(self, w, start, p, n_up, n_down, generator):
-        """Add the summed cycle-to-cycle noise of n_up + n_down pulses, then clip."""
-        if self.dw_min_std <= 0:
-            return w
-        mid = 0.5 * (w + start)
-        variance = n_up * self.step_up(mid, p) ** 2 + n_down * self.step_down(mid, p) ** 2
-        noise = self.dw_min_std * variance.sqrt() * randn(w.shape, generator, like=w)
-        return self.clip(w + noise, p)
+    def _steps_and_slopes(self, w, p, n_up, n_down):
+        """(Δw⁺, Δw⁻, dΔw⁺/dw, dΔw⁻/dw) at w.
+
+        Slopes are one-sided differences over 10⁻³ of each device's range, taken on the side
+        the mean drift moves to (so a kink of the step, e.g. a piecewise node, is seen when it
+        is ahead, not averaged with the slope behind).
+        """
+        up, down = self.step_up(w, p), self.step_down(w, p)
+        ahead = torch.where(n_up * up >= n_down * down, 1.0, -1.0)
+        probe = self.clip(w + ahead * 1e-3 * (p["w_max"] - p["w_min"]), p)
+        width = probe - w
+        width = torch.where(width.abs() > 1e-12, width, 1.0)
+        d_up = (self.step_up(probe, p) - up) / width
+        d_down = (self.step_down(probe, p) - down) / width
+        return up, down, d_up, d_down
 
     # -- symmetry point ----------------------------------------------------------------------
     def symmetry_point(self, p: DeviceParameters, iterations: int = 60) -> torch.Tensor:
@@ -307,7 +405,9 @@ class AffineStepDevice(PulsedDevice):
 
     which is exact for pulses of one sign (the per-sample case) and exact to first order in the
     step size for mixed signs (the offsets of non-commuting affine maps differ at O(c·Δw·n²)).
-    The symmetry point is ``w* = (Δw⁺ − Δw⁻)/(c⁺ + c⁻)``.
+    The result is spread by the summed cycle-to-cycle noise and, for mixed signs, by the random
+    order of the pulses, both in closed form (:meth:`_spread`). The symmetry point is
+    ``w* = (Δw⁺ − Δw⁻)/(c⁺ + c⁻)``.
     """
 
     closed_form_symmetry_point: ClassVar[bool] = True
@@ -342,16 +442,56 @@ class AffineStepDevice(PulsedDevice):
         drive = torch.addcmul(n_up * p["dw_up"], n_down, p["dw_down"], value=-1.0)
         # w_n = L·w + drive·(1 − L)/rate; (1 − L)/rate tends to 1 as the rate goes to 0.
         decay = torch.expm1(log_factor)  # L − 1
-        ratio = torch.where(rate > 1e-12, decay.neg().div_(rate.clamp_(min=1e-12)), 1.0)
-        new = torch.addcmul(w, decay, w).add_(drive.mul_(ratio))
-        if self.dw_min_std > 0:
-            # Summed cycle-to-cycle noise of all pulses, steps evaluated at the mid-weight.
-            mid = (new + w).mul_(0.5)
-            up = (p["dw_up"] - p["c_up"] * mid).clamp_(min=0.0).square_().mul_(n_up)
-            down = torch.addcmul(p["dw_down"], p["c_down"], mid).clamp_(min=0.0).square_().mul_(n_down)
+        saturating = rate > 1e-12
+        ratio = torch.where(saturating, decay.neg().div_(rate.clamp(min=1e-12)), 1.0)
+        new = torch.addcmul(w, decay, w).addcmul_(drive, ratio)
+        mixed = bool(((n_up > 0) & (n_down > 0)).any())
+        if self.dw_min_std > 0 or mixed:
+            variance = self._spread(w, p, n_up, n_down, log_factor, decay, rate, drive, saturating, mixed)
             noise = randn(w.shape, generator, like=w)
-            new.addcmul_(up.add_(down).sqrt_().mul_(self.dw_min_std), noise)
+            new.addcmul_(variance.clamp_(min=0.0).sqrt_(), noise)
         return self.clip(new, p)
+
+    def _spread(self, w, p, n_up, n_down, log_factor, decay, rate, drive, saturating, mixed):
+        """Variance of the result: summed cycle-to-cycle noise plus the random order.
+
+        Noise: the noise σ·Δw±(w) of one pulse is contracted by the later pulses, so along the
+        mean path w(s) = w∞ + (w − w∞)·e^{λs} (λ = ln L, s from 0 to 1)
+        ``V = σ²∫₀¹ (n⁺Δw⁺(w(s))² + n⁻Δw⁻(w(s))²)·e^{2λ(1−s)} ds``. The steps are affine in
+        e^{λs}, so with D = w − w∞ and the steps U = Δw⁺ − c⁺w∞, E = Δw⁻ + c⁻w∞ at w∞::
+
+            V/σ² = (n⁺U² + n⁻E²)·φ₁(2λ) + 2D(n⁻E·c⁻ − n⁺U·c⁺)·L·φ₁(λ) + D²(n⁺c⁺² + n⁻c⁻²)·L²
+
+        with φ₁(z) = (eᶻ − 1)/z, times e^{−2λ/T} (T = n⁺ + n⁻): the last pulse's own noise is
+        not contracted. For pulses of one sign this is exactly the discrete result
+        n·σ²·Δw(w_{n−1})² (the step before the last pulse); without saturation (c± = 0) it is
+        σ²(n⁺Δw⁺² + n⁻Δw⁻²).
+
+        Order: a slot at s holding an up instead of a down pulse changes the result by
+        g(s) = (Δw⁺ + Δw⁻)(w(s))·e^{λ(1−s)} = (U + E)·L·e^{−λs} + const; the up slots are a
+        uniform draw of n⁺ of the T slots, so the order adds n⁺n⁻/(T − 1)·Var_s[g] with
+        Var_s[g] = (U + E)²·Var_u[e^{λu}], u uniform on [0, 1] (first order in the steps; 0 for
+        one sign or constant steps).
+        """
+        target = torch.where(saturating, drive / rate.clamp(min=1e-12), w)
+        offset = w - target
+        up = p["dw_up"] - p["c_up"] * target
+        down = torch.addcmul(p["dw_down"], p["c_down"], target)
+        keep = decay + 1.0  # L
+        variance = torch.zeros_like(w)
+        if self.dw_min_std > 0:
+            constant = torch.addcmul(n_up * up * up, n_down, down * down).mul_(_phi1(2.0 * log_factor))
+            cross = (n_down * down * p["c_down"]).sub_(n_up * up * p["c_up"]).mul_(2.0 * offset)
+            cross.mul_(keep).mul_(_phi1(log_factor))
+            square = torch.addcmul(n_up * p["c_up"].square(), n_down, p["c_down"].square())
+            square.mul_(offset.square()).mul_(keep.square())
+            last = torch.exp(-2.0 * log_factor / (n_up + n_down).clamp(min=1.0))
+            variance = constant.add_(cross).add_(square).mul_(last).mul_(self.dw_min_std**2)
+        if mixed:
+            slots = (n_up * n_down).div_((n_up + n_down - 1.0).clamp(min=1.0))
+            # L²·Var_s[e^{−λs}] = Var_u[e^{λu}] (u = 1 − s), which stays finite for large |λ|.
+            variance = variance + slots * (up + down).square_() * _exp_variance(log_factor)
+        return variance
 
     def symmetry_point(self, p, iterations: int = 60):
         d_up, c_up, d_down, c_down = self.coefficients(p)
