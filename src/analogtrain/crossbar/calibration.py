@@ -5,8 +5,10 @@ point w*, the only dynamically stable weight under zero-mean updates (Onen, Gokm
 §2). All devices of an array are pulsed together — each pulse is one whole-array update — and the
 result is then copied into a reference array, so that ``W = G_main − G_ref`` is 0 at the symmetry
 point. With per-pulse noise the device ends within a stationary spread of w*: for a device whose
-restoring rate per pulse is c = Δw/b (soft bounds), the spread is about
-``dw_min_std·Δw/√(2c)`` plus the alternation amplitude Δw/2.
+restoring rates per pulse are c± (soft bounds: c± = Δw±/|bound|), the spread is about
+``dw_min_std·Δw*/√(c⁺ + c⁻)`` (= ``dw_min_std·Δw/√(2c)`` for equal rates), and after each
+up/down pair the device sits about ``c⁻·Δw*/(c⁺ + c⁻)`` below w* (Δw*/2 for equal rates; Δw* is
+the step at w*). tests/test_calibration.py derives both.
 """
 
 from __future__ import annotations

@@ -5,10 +5,14 @@ of independent Bernoulli trials (one per time slot and sample) with probabilitie
 a Poisson-binomial count N with mean λ = Σr and variance v = λ − Σr². This module draws N per
 device from a distribution with exactly that mean and (nearly) that variance:
 
-* λ < 10: Binomial(m, λ/m) with m = λ²/Σr² (so its variance λ − λ²/m equals v), drawn by
-  inverting its CDF with one uniform per device (the Poisson limit when m is large);
-* λ ≥ 10: a normal approximation, stochastically rounded: ⌊λ + √(v − 1/6)·ξ + U⌋, whose mean is
-  exactly λ and whose variance is v (the rounding adds 1/6 on average).
+* λ < 10, or v < 2 (probabilities near 1, dense pulses): Binomial(m, λ/m) with m = λ²/Σr² (so
+  its variance λ − λ²/m equals v), drawn by inverting its CDF with one uniform per device (the
+  Poisson limit when m is large). A fractional m is handled as a mixture of ⌊m⌋ and ⌊m⌋ + 1
+  trials with the same mean and variance; for λ/m > 1/2 the number of misses m − N is drawn
+  instead (no underflow of P(N = 0) near saturation). Where m < ⌈λ⌉ (nearly saturated, v < 1)
+  ⌈λ⌉ trials are used and the variance is slightly above v;
+* otherwise a normal approximation, stochastically rounded: ⌊λ + √(v − 1/6)·ξ + U⌋, whose mean is
+  exactly λ and whose variance is v (the rounding adds 1/6 on average when the spread is ≳ 1).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from __future__ import annotations
 import torch
 
 LARGE_MEAN = 10.0
+#: Below this variance the rounded normal cannot match v; the binomial draw is used instead.
+MIN_NORMAL_VARIANCE = 2.0
 _MAX_TRIALS = 1e6
 
 
@@ -26,7 +32,7 @@ def sample_counts(
 ) -> torch.Tensor:
     """Integer counts (as floats) with E[N] = mean and Var[N] ≈ mean − sum_squares."""
     uniform = torch.rand(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
-    large = mean >= LARGE_MEAN
+    large = (mean >= LARGE_MEAN) & (mean - sum_squares >= MIN_NORMAL_VARIANCE)
     if bool(large.all()):
         return _normal_counts(mean, sum_squares, uniform, generator)
     small_mean = torch.where(large, torch.zeros_like(mean), mean) if bool(large.any()) else mean
@@ -49,9 +55,20 @@ def _binomial_counts(mean, sum_squares, uniform):
     run on the whole tensor (as many as the largest mean needs for most elements); the few
     elements whose uniform lies further in the tail continue on a compacted index set.
     """
-    trials = (mean * mean).div_(sum_squares.clamp(min=1e-30)).clamp_(max=_MAX_TRIALS)
-    trials = torch.maximum(trials, torch.ceil(mean))
-    prob = (mean / trials.clamp(min=1e-30)).clamp_(max=1.0 - 1e-7)
+    m = (mean * mean).div_(sum_squares.clamp(min=1e-30)).clamp_(max=_MAX_TRIALS)
+    # A whole number of trials (a fractional m in the recursion biases the mean): ⌊m⌋ with
+    # probability w = ⌊m⌋(⌊m⌋ + 1 − m)/m, else ⌊m⌋ + 1. Both have mean λ; the mixture's variance is
+    # λ − λ²(w/⌊m⌋ + (1 − w)/(⌊m⌋ + 1)) = λ − λ²/m. The uniform picks the branch and is rescaled.
+    low = torch.maximum(torch.floor(m), torch.ceil(mean)).clamp_(min=1.0)
+    weight = (low * (low + 1.0 - m) / m.clamp(min=1e-30)).clamp_(0.0, 1.0)
+    use_low = uniform < weight
+    uniform = torch.where(use_low, uniform / weight.clamp(min=1e-30),
+                          (uniform - weight) / (1.0 - weight).clamp(min=1e-30)).clamp_(0.0, 1.0 - 1e-7)
+    trials = torch.where(use_low, low, low + 1.0)
+    prob = (mean / trials).clamp_(max=1.0)
+    # Near saturation draw the misses (trials − N ~ Binomial(trials, 1 − prob)) instead.
+    flip = prob > 0.5
+    prob = torch.where(flip, 1.0 - prob, prob)
     odds = prob / (1.0 - prob)
     term = torch.log1p(-prob).mul_(trials).exp_()  # P(N = 0)
     cdf = term.clone()
@@ -64,7 +81,7 @@ def _binomial_counts(mean, sum_squares, uniform):
         counts.add_(uniform > cdf)
     index = (uniform > cdf).view(-1).nonzero().squeeze(1)
     if index.numel() == 0:
-        return counts
+        return torch.where(flip, trials - counts, counts)
     flat_counts = counts.view(-1)
     u, c, t = uniform.view(-1)[index], cdf.view(-1)[index], term.view(-1)[index]
     n, o = trials.view(-1)[index], odds.view(-1)[index]
@@ -76,4 +93,4 @@ def _binomial_counts(mean, sum_squares, uniform):
         flat_counts[index[more]] += 1.0
         index, u, c, t, n, o = index[more], u[more], c[more], t[more], n[more], o[more]
         k += 1
-    return counts
+    return torch.where(flip, trials - counts, counts)

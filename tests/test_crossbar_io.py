@@ -1,0 +1,214 @@
+"""Peripheral non-idealities of analog reads (DESIGN.md §1 item 1–2; prior-art §1.7).
+
+Acceptance: the number of distinct output levels matches the ADC resolution; outputs clip at the
+bounds; the read-noise standard deviation matches the setting within a chi-square tolerance.
+Also: DAC levels, noise management (abs_max) makes the result invariant to the input scale when
+there is no noise, iterative bound management recovers outputs that would clip, the ideal
+IOConfig gives the exact product, and the backward read uses Wᵀ.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import pytest
+import torch
+
+from analogtrain.crossbar import CrossbarArray, IOConfig, analog_read
+from analogtrain.devices import ConstantStepDevice
+
+DEVICE = ConstantStepDevice(dw_min=0.001, w_max=0.6, w_min=-0.6)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def make_array(out, inp, seed=0, weight=None, **kwargs) -> CrossbarArray:
+    array = CrossbarArray(out, inp, DEVICE, seed=seed, **kwargs)
+    if weight is None:
+        weight = torch.empty(out, inp).uniform_(-0.5, 0.5, generator=torch.Generator().manual_seed(seed + 100))
+    array.program(weight)
+    return array
+
+
+def chi2_quantile(p: float, dof: int) -> float:
+    """Wilson–Hilferty approximation of the chi-square quantile (relative error < 1e-3 for dof ≥ 100)."""
+    z = NormalDist().inv_cdf(p)
+    return dof * (1 - 2 / (9 * dof) + z * math.sqrt(2 / (9 * dof))) ** 3
+
+
+# ---------------------------------------------------------------------------------------------
+# ADC / DAC levels and clipping
+
+
+@pytest.mark.parametrize("bits", [3, 5, 9])
+def test_adc_levels_match_resolution(bits):
+    """out_res = 1/(2^b − 2) of the range 2·out_bound: levels k·step, |k| ≤ 2^(b−1) − 1,
+    i.e. 2^b − 1 distinct outputs, the outermost exactly ±out_bound."""
+    bound = 3.0
+    io = IOConfig(out_res=1 / (2**bits - 2), out_bound=bound)
+    array = make_array(1, 1, weight=torch.tensor([[0.5]]), forward_io=io)
+    x = torch.linspace(-4 * bound, 4 * bound, 20001)[:, None]  # y = x/2 spans twice the range
+    y = array.forward(x)[:, 0]
+    levels = torch.unique(y)
+    assert levels.numel() == 2**bits - 1
+    step = 2 * bound / (2**bits - 2)
+    assert float((levels / step - (levels / step).round()).abs().max()) < 1e-4
+    assert float(y.max()) == bound and float(y.min()) == -bound
+    # Inside the range the ADC rounds to the nearest level.
+    inside = (0.5 * x[:, 0]).abs() < bound - step
+    assert float((y[inside] - 0.5 * x[inside, 0]).abs().max()) <= step / 2 * (1 + 1e-5)
+
+
+@pytest.mark.parametrize("bits", [4, 7])
+def test_dac_levels_and_input_clipping(bits):
+    io = IOConfig(inp_res=1 / (2**bits - 2), inp_bound=1.0)
+    array = make_array(1, 1, weight=torch.tensor([[0.5]]), forward_io=io)
+    x = torch.linspace(-3, 3, 6001)[:, None]
+    y = array.forward(x)[:, 0] / 0.5  # the converted input
+    assert torch.unique(y).numel() == 2**bits - 1
+    assert float(y.max()) == pytest.approx(1.0) and float(y.min()) == pytest.approx(-1.0)
+    inside = x[:, 0].abs() <= 1.0
+    step = 2.0 / (2**bits - 2)
+    assert float((y[inside] - x[inside, 0]).abs().max()) <= step / 2 * (1 + 1e-5)
+    assert bool((y[x[:, 0] > 1.0] == y.max()).all())
+
+
+def test_preset_has_7_bit_dac_and_9_bit_adc():
+    preset = IOConfig.preset()
+    x = torch.linspace(-2, 2, 40001)[:, None]
+    dac_only = IOConfig(inp_res=preset.inp_res, inp_bound=preset.inp_bound)
+    assert torch.unique(analog_read(torch.ones(1, 1), x, dac_only)).numel() == 2**7 - 1
+    adc_only = IOConfig(out_res=preset.out_res, out_bound=preset.out_bound)
+    y = analog_read(torch.ones(1, 1), 15 * x, adc_only)  # spans ±30, beyond out_bound = 12
+    assert torch.unique(y).numel() == 2**9 - 1
+    assert float(y.abs().max()) == preset.out_bound
+
+
+def test_outputs_clip_at_out_bound_without_bound_management():
+    io = IOConfig(out_bound=1.0)
+    weight = torch.full((3, 8), 0.5)
+    array = make_array(3, 8, weight=weight, forward_io=io)
+    x = torch.stack([torch.ones(8), -torch.ones(8), 0.1 * torch.ones(8)])
+    y = array.forward(x)
+    assert bool((y[0] == 1.0).all()) and bool((y[1] == -1.0).all())
+    assert torch.allclose(y[2], torch.full((3,), 0.4), rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# Read noise
+
+
+def noise_residuals(array: CrossbarArray, x: torch.Tensor, direction: str) -> torch.Tensor:
+    w = array.weight.double()
+    if direction == "forward":
+        return (array.forward(x).double() - x.double() @ w.T).flatten()
+    return (array.backward(x).double() - x.double() @ w).flatten()
+
+
+def assert_std_matches(residuals: torch.Tensor, sigma: float, alpha: float = 1e-4) -> None:
+    """(n − 1)s²/σ² ~ χ²(n − 1): accept inside the central 1 − alpha interval; the mean is
+    0 within the same two-sided z bound."""
+    n = residuals.numel()
+    statistic = float((n - 1) * residuals.var() / sigma**2)
+    low, high = chi2_quantile(alpha / 2, n - 1), chi2_quantile(1 - alpha / 2, n - 1)
+    assert low < statistic < high, (statistic / (n - 1), low / (n - 1), high / (n - 1))
+    z = NormalDist().inv_cdf(1 - alpha / 2)
+    assert abs(float(residuals.mean())) < z * sigma / math.sqrt(n)
+
+
+def test_read_noise_std_matches_setting_each_direction():
+    forward_io, backward_io = IOConfig(out_noise=0.1), IOConfig(out_noise=0.02)
+    array = make_array(16, 12, seed=3, forward_io=forward_io, backward_io=backward_io)
+    g = torch.Generator().manual_seed(4)
+    x = torch.rand(400, 12, generator=g) * 2 - 1
+    d = torch.rand(400, 16, generator=g) * 2 - 1
+    assert_std_matches(noise_residuals(array, x, "forward"), 0.1)
+    assert_std_matches(noise_residuals(array, d, "backward"), 0.02)
+    # Power check: the forward residuals reject a setting 5 % off.
+    with pytest.raises(AssertionError):
+        assert_std_matches(noise_residuals(array, x, "forward"), 0.105)
+
+
+def test_noise_management_scales_read_noise_with_input_max():
+    """With abs_max the read is y = α·(W x/α + σξ): the output noise is σ·max|x|."""
+    io = IOConfig(out_noise=0.05, noise_management="abs_max")
+    array = make_array(16, 12, seed=5, forward_io=io)
+    g = torch.Generator().manual_seed(6)
+    x = torch.rand(400, 12, generator=g) * 2 - 1
+    x = 4.0 * x / x.abs().amax(1, keepdim=True)  # every input vector has max|x| = 4
+    assert_std_matches(noise_residuals(array, x, "forward"), 0.05 * 4.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Noise and bound management, ideal reads
+
+
+def test_noise_management_makes_quantized_read_scale_invariant():
+    io = IOConfig(inp_res=1 / 126, inp_bound=1.0, out_res=1 / 510, out_bound=12.0, noise_management="abs_max")
+    array = make_array(10, 20, seed=7, forward_io=io)
+    x = torch.rand(5, 20, generator=torch.Generator().manual_seed(8)) * 2 - 1
+    y = array.forward(x)
+    exact = x @ array.weight.T
+    assert float((y - exact).abs().max()) > 0  # the quantization is active
+    for scale in (2.0**-12, 2.0**-3, 2.0**6):  # powers of two: scaling is exact in floating point
+        assert torch.allclose(array.forward(scale * x), scale * y, rtol=1e-6, atol=0)
+    # Without noise management small inputs vanish in the DAC and large ones clip.
+    plain = make_array(10, 20, seed=7, forward_io=io.replace(noise_management="none"))
+    assert bool((plain.forward(2.0**-12 * x) == 0).all())
+    big = plain.forward(2.0**6 * x)
+    assert not torch.allclose(big, 2.0**6 * y, rtol=0.1)
+
+
+def test_bound_management_recovers_clipped_outputs():
+    """Iterative bound management works per input vector: a vector whose output reaches the bound
+    is read again with its input halved, until no output clips (or max_bm_factor is reached)."""
+    io = IOConfig(out_res=1 / 510, out_bound=1.0, bound_management="iterative")
+    weight = torch.full((3, 8), 0.5)
+    array = make_array(3, 8, weight=weight, forward_io=io)
+    x = torch.stack([0.9 * torch.ones(8), -torch.ones(8), 0.2 * torch.ones(8), 0.01 * torch.ones(8)])
+    exact = x @ weight.T  # vectors 0, 1 give 3.6 and −4 (beyond the bound 1); 2, 3 do not
+    y = array.forward(x)
+    # Vector 0 is read at ×1/4 (0.9), vector 1 at ×1/8 (the bound itself counts as clipped);
+    # the ADC rounding error scales up by the same factor.
+    step = 2.0 / 510
+    assert float((y[0] - exact[0]).abs().max()) <= 4 * step / 2 * (1 + 1e-5)
+    assert float((y[1] - exact[1]).abs().max()) <= 8 * step / 2 * (1 + 1e-5)
+    # Vectors that did not clip keep their first-pass value (identical to a read without management).
+    unmanaged = make_array(3, 8, weight=weight, forward_io=io.replace(bound_management="none"))
+    y_plain = unmanaged.forward(x)
+    assert torch.equal(y[2:], y_plain[2:])
+    assert bool((y_plain[0] == 1.0).all()) and bool((y_plain[1] == -1.0).all())
+    # max_bm_factor caps the input reduction: with a factor 2 the output saturates at 2·bound.
+    capped = make_array(3, 8, weight=weight, forward_io=io.replace(max_bm_factor=2))
+    assert bool((capped.forward(x)[0] == 2.0).all())
+
+
+def test_ideal_io_is_the_exact_product_and_backward_uses_transpose():
+    reference = make_array(6, 9, seed=9)
+    array = make_array(6, 9, seed=10, reference=reference)
+    weight = (array.conductance - reference.conductance).double()
+    assert float(weight.abs().max()) > 0.1
+    g = torch.Generator().manual_seed(11)
+    x, d = torch.randn(5, 9, generator=g), torch.randn(5, 6, generator=g)
+    assert torch.allclose(array.forward(x).double(), x.double() @ weight.T, rtol=1e-6, atol=1e-6)
+    assert torch.allclose(array.backward(d).double(), d.double() @ weight, rtol=1e-6, atol=1e-6)
+    # One vector in, one vector out; reads are counted per vector.
+    assert array.forward(x[0]).shape == (6,) and array.backward(d[0]).shape == (9,)
+    assert array.operations.forward_reads == 6 and array.operations.backward_reads == 6
+    assert array.operations.serial_operations == 0
+
+
+def test_noisy_reads_are_reproducible_from_the_seed():
+    io = IOConfig.preset()
+    a, b = make_array(8, 8, seed=12, forward_io=io), make_array(8, 8, seed=12, forward_io=io)
+    x = torch.randn(4, 8, generator=torch.Generator().manual_seed(13))
+    ya, yb = a.forward(x), b.forward(x)
+    assert torch.equal(ya, yb)
+    assert not torch.equal(a.forward(x), ya)  # fresh noise on every read

@@ -1,0 +1,505 @@
+"""Statistical tests of the stochastic pulse update (DESIGN.md §1, §3 "exact semantics first", §5).
+
+Acceptance: on constant-step devices that stay away from their bounds, every mode gives
+E[ΔW] = −η δ xᵀ within statistical error, and for soft-bounds devices (device-to-device and
+cycle-to-cycle variation, non-zero start) the modes agree in the mean and variance of ΔW per device.
+
+Method. Each test draws many independent realisations of one update from a fixed start. To keep
+the slow reference mode cheap, one update of a (B·out) × (B·in) array with x tiled B times along
+the columns and δ tiled B times along the rows yields B independent copies of the small problem:
+the diagonal blocks share no row train, no column train and no device, so they are independent
+(off-diagonal blocks, which share trains with the diagonal ones, are ignored). Update and bit-length
+management see the same max|x| and max|δ| as the small problem, so the pulse probabilities are
+those of the small problem.
+
+Thresholds. Per device we form z-scores; with m comparisons per test we use the two-sided
+Bonferroni bound z* = Φ⁻¹(1 − α/(2m)) at a family-wise false-alarm rate α = 1e-3 (so z* ≈ 4.3–4.7).
+Standard errors: of a mean, √(Var/R); of a sample variance, √((m₄ − s⁴)/R) with m₄ the sample
+fourth central moment (valid for non-normal ΔW, e.g. discrete pulse counts).
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import pytest
+import torch
+
+from analogtrain.crossbar import CrossbarArray, UpdateConfig
+from analogtrain.crossbar import update as update_module
+from analogtrain.crossbar.counts import sample_counts
+from analogtrain.crossbar.update import pulse_probabilities
+from analogtrain.devices import ConstantStepDevice, SoftBoundsDevice
+
+OUT, IN, BATCH = 5, 7, 4
+FAMILY_ALPHA = 1e-3
+PULSE_MODES = ("exact", "per-sample", "aggregate-trains", "aggregate-moments")
+BLOCKS = 20  # replicas per update: beyond ~20 the wasted off-diagonal work dominates
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors: intra-op threads only add overhead (and stall on a busy machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def bonferroni_z(comparisons: int, alpha: float = FAMILY_ALPHA) -> float:
+    """Two-sided per-comparison z threshold for a family-wise error rate ``alpha``."""
+    return NormalDist().inv_cdf(1.0 - alpha / (2 * comparisons))
+
+
+def use_mode(array: CrossbarArray, mode: str, monkeypatch, **config) -> None:
+    """Set the array's update mode; 'aggregate-trains'/'aggregate-moments' force one of the two
+    count generators of the aggregate mode (the library picks the cheaper one by a cost model)."""
+    if mode.startswith("aggregate"):
+        trains = mode == "aggregate-trains"
+        monkeypatch.setattr(update_module, "_batch_trains_cheaper", lambda *args: trains)
+        array.update_config = UpdateConfig(mode="aggregate", **config)
+    else:
+        array.update_config = UpdateConfig(mode=mode, **config)
+
+
+def replicated_updates(device, x, d, lr, mode, start, reps, seed, monkeypatch, params=None, blocks=BLOCKS,
+                       **config):
+    """ΔW of ``reps`` independent realisations of one update of the (out × in) problem.
+
+    Returns a float64 tensor (reps, out, in). ``params`` (per-device parameters of an out × in
+    array) are tiled so that every replica has the same devices.
+    """
+    out, inp = d.shape[1], x.shape[1]
+    array = CrossbarArray(blocks * out, blocks * inp, device, seed=seed)
+    use_mode(array, mode, monkeypatch, **config)
+    if params is not None:
+        array.params = {k: v.repeat(blocks, blocks) for k, v in params.items()}
+    big_x, big_d = x.repeat(1, blocks), d.repeat(1, blocks)
+    big_start = start.repeat(blocks, blocks)
+    diag = torch.arange(blocks)
+    samples = []
+    for _ in range(math.ceil(reps / blocks)):
+        array.conductance = big_start.clone()
+        array.pulse_update(big_x, big_d, lr)
+        delta = (array.conductance - big_start).view(blocks, out, blocks, inp)[diag, :, diag, :]
+        samples.append(delta.double())
+    return torch.cat(samples)[:reps]
+
+
+def assert_close(actual: torch.Tensor, expected: torch.Tensor, rtol: float, atol: float) -> None:
+    """|actual − expected| ≤ atol + rtol·|expected| elementwise (float64 comparison)."""
+    actual, expected = actual.double(), expected.double()
+    assert actual.shape == expected.shape
+    excess = (actual - expected).abs() - (atol + rtol * expected.abs())
+    assert float(excess.max()) <= 0, f"max excess {float(excess.max())}"
+
+
+def moments(samples: torch.Tensor):
+    """Per-device mean, variance and standard error of the variance over the first axis."""
+    reps = samples.shape[0]
+    mean = samples.mean(0)
+    centred = samples - mean
+    var = centred.square().sum(0) / (reps - 1)
+    m4 = centred.pow(4).mean(0)
+    var_se = ((m4 - var.square()).clamp(min=0.0) / reps).sqrt()
+    return mean, var, var_se
+
+
+def fixed_inputs(seed: int, d_scale: float = 0.5):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(BATCH, IN, generator=g) * 2 - 1
+    d = torch.randn(BATCH, OUT, generator=g) * d_scale
+    return x, d
+
+
+# ---------------------------------------------------------------------------------------------
+# E[ΔW] = −η δ xᵀ on constant-step devices, every mode
+
+
+@pytest.mark.parametrize("mode", PULSE_MODES)
+def test_constant_step_mean_and_variance_match_theory(mode, monkeypatch):
+    dw, sigma, lr, bl = 0.001, 0.2, 0.01, 31
+    device = ConstantStepDevice(dw_min=dw, w_max=0.6, w_min=-0.6, dw_min_std=sigma)
+    x, d = fixed_inputs(1)
+    x[:, 3] = 0.0  # a silent column: no pulses at all
+    k = lr * x.abs().amax(1) * d.abs().amax(1) / dw
+    assert bool((k <= bl).all()), "precondition: no saturated probabilities"
+    reps = 1000
+    start = torch.zeros(OUT, IN)
+    samples = replicated_updates(device, x, d, lr, mode, start, reps, 11, monkeypatch, bl=bl)
+    # Bounds are never reached: at most Σ BL pulses of ≤ (1 + 6σ)·dw per device.
+    assert float(samples.abs().max()) < float(k.ceil().sum()) * dw * (1 + 6 * sigma) < 0.6
+
+    # Theory (independent of the library): per sample b, BL_b = ⌈k_b⌉ and each of the BL_b slots
+    # gives device (i, j) a coincidence with probability r = η|δ_i x_j|/(dw·BL_b).
+    xd, dd = x.double(), d.double()
+    bit_length = torch.ceil(lr * xd.abs().amax(1) * dd.abs().amax(1) / dw)
+    r = lr * (dd.abs()[:, :, None] * xd.abs()[:, None, :]) / (dw * bit_length[:, None, None])
+    expected_mean = -lr * dd.T @ xd
+    count_var = (bit_length[:, None, None] * r * (1 - r)).sum(0)
+    expected_pulses = (bit_length[:, None, None] * r).sum(0)
+    expected_var = dw**2 * (count_var + sigma**2 * expected_pulses)
+
+    assert bool((samples[:, :, 3] == 0).all())
+    active = torch.ones(OUT, IN, dtype=torch.bool)
+    active[:, 3] = False
+    mean, var, var_se = moments(samples)
+    z_threshold = bonferroni_z(2 * int(active.sum()))
+    z_mean = (mean - expected_mean) / (expected_var / reps).sqrt()
+    z_var = (var - expected_var) / var_se
+    assert float(z_mean[active].abs().max()) < z_threshold, z_mean
+    assert float(z_var[active].abs().max()) < z_threshold, z_var
+    # Power check: the same data reject a learning rate 10 % off.
+    z_wrong = (mean - 1.1 * expected_mean) / (expected_var / reps).sqrt()
+    assert float(z_wrong[active].abs().max()) > z_threshold
+
+
+@pytest.mark.parametrize("mode", PULSE_MODES)
+def test_device_to_device_step_scales_expected_update(mode, monkeypatch):
+    """With dw_min_dtod and up_down_dtod each device moves by its own steps:
+    E[ΔW_ij] = Σ_b (η|δ_i x_j|/dw_min)·(Δw⁺_ij if the pulse is up else −Δw⁻_ij)."""
+    dw, lr = 0.001, 0.01
+    device = ConstantStepDevice(dw_min=dw, dw_min_dtod=0.3, up_down_dtod=0.2)
+    params = device.sample((OUT, IN), torch.Generator().manual_seed(3))
+    x, d = fixed_inputs(2)
+    reps = 800
+    samples = replicated_updates(device, x, d, lr, mode, torch.zeros(OUT, IN), reps, 5, monkeypatch,
+                                 params=params)
+    xd, dd = x.double(), d.double()
+    product = -(dd[:, :, None] * xd[:, None, :])  # per-sample desired sign and size of ΔW / lr
+    pulses = lr * product.abs() / dw
+    up = (pulses * (product > 0)).sum(0)
+    down = (pulses * (product < 0)).sum(0)
+    expected = up * params["dw_up"].double() - down * params["dw_down"].double()
+    mean, var, _ = moments(samples)
+    z = (mean - expected) / (var / reps).sqrt()
+    assert float(z.abs().max()) < bonferroni_z(OUT * IN), z
+    # The per-device steps differ by tens of percent, so the nominal −η δ xᵀ is rejected.
+    z_nominal = (mean + lr * dd.T @ xd) / (var / reps).sqrt()
+    assert float(z_nominal.abs().max()) > bonferroni_z(OUT * IN)
+
+
+# ---------------------------------------------------------------------------------------------
+# Modes agree on soft-bounds devices
+
+
+SOFT = SoftBoundsDevice(
+    dw_min=0.001, w_max=0.6, w_min=-0.6, dw_min_dtod=0.2, dw_min_std=0.3,
+    w_max_dtod=0.1, w_min_dtod=0.1, up_down_dtod=0.05,
+)
+
+
+def compare_modes(device, params, x, d, lr, start, reps, monkeypatch, mean_bias_bound=0.0):
+    """Each fast mode against exact, per device: |Δmean| < z*·SE + mean_bias_bound (a known
+    deterministic bound on the approximation) and |Δvariance| < z*·SE (two-sample)."""
+    results = {}
+    for seed, mode in enumerate(PULSE_MODES):
+        results[mode] = moments(
+            replicated_updates(device, x, d, lr, mode, start, reps, 100 + seed, monkeypatch, params=params)
+        )
+    ref_mean, ref_var, ref_var_se = results["exact"]
+    z_threshold = bonferroni_z(2 * 3 * OUT * IN)
+    for mode in PULSE_MODES[1:]:
+        mean, var, var_se = results[mode]
+        mean_se = ((var + ref_var) / reps).sqrt()
+        excess = (mean - ref_mean).abs() - z_threshold * mean_se - mean_bias_bound
+        z_var = (var - ref_var) / (var_se.square() + ref_var_se.square()).sqrt()
+        assert float(excess.max()) < 0, (mode, (mean - ref_mean) / mean_se)
+        assert float(z_var.abs().max()) < z_threshold, (mode, z_var)
+    return results
+
+
+def test_modes_agree_soft_bounds_mixed_signs(monkeypatch):
+    """Typical SGD regime: few pulses per device, up and down pulses mixed within the batch.
+
+    The fast modes treat the order of a device's pulses within the batch as random. For affine
+    steps, swapping an adjacent up/down pair changes the final w by at most c⁺Δw⁻ + c⁻Δw⁺
+    (c = Δw/|bound|), and any two orders differ by at most n⁺n⁻ such swaps, so the order shifts
+    E[ΔW] by at most (c⁺Δw⁻ + c⁻Δw⁺)·E[n⁺]E[n⁻] (n⁺, n⁻ independent). That bound is added to the
+    tolerance of the means, and we check it is below one standard error: in this regime the
+    approximation is invisible.
+    """
+    params = SOFT.sample((OUT, IN), torch.Generator().manual_seed(4))
+    x, d = fixed_inputs(5, d_scale=0.25)
+    lr, reps = 0.005, 1000
+    start = torch.empty(OUT, IN).uniform_(-0.4, 0.4, generator=torch.Generator().manual_seed(6))
+    xd, dd = x.double(), d.double()
+    product = -(dd[:, :, None] * xd[:, None, :])
+    pulses = lr * product.abs() / SOFT.dw_min
+    n_up, n_down = (pulses * (product > 0)).sum(0), (pulses * (product < 0)).sum(0)
+    p = {k: v.double() for k, v in params.items()}
+    order_bound = (p["c_up"] * p["dw_down"] + p["c_down"] * p["dw_up"]) * n_up * n_down
+    results = compare_modes(SOFT, params, x, d, lr, start, reps, monkeypatch, mean_bias_bound=order_bound)
+    mean, ref_var, _ = results["exact"]
+    assert float((order_bound / (2 * ref_var / reps).sqrt()).max()) < 1.0
+    # The start matters (soft bounds): E[ΔW] differs visibly from the constant-step value.
+    first_order = n_up * (p["dw_up"] - p["c_up"] * start) - n_down * (p["dw_down"] + p["c_down"] * start)
+    nominal = -lr * dd.T @ xd
+    z_nominal = (mean - nominal) / (ref_var / reps).sqrt()
+    z_first_order = (mean - first_order) / (ref_var / reps).sqrt()
+    assert float(z_nominal.abs().max()) > 10
+    assert float(z_first_order.abs().max()) < bonferroni_z(OUT * IN)
+
+
+def test_modes_agree_soft_bounds_many_pulses(monkeypatch):
+    """Strong saturation: tens of same-signed pulses per device (c·n ≈ 0.3), where the closed-form
+    n-pulse response matters. Each device keeps one pulse sign through the batch (fixed signs of
+    x_j and δ_i), so there is no order effect and every mode should match the reference."""
+    device = SOFT.replace(dw_min=0.01)
+    params = device.sample((OUT, IN), torch.Generator().manual_seed(7))
+    x, d = fixed_inputs(8)
+    g = torch.Generator().manual_seed(9)
+    x = x.abs() * torch.where(torch.rand(IN, generator=g) < 0.5, -1.0, 1.0)
+    d = d.abs() * torch.where(torch.rand(OUT, generator=g) < 0.5, -1.0, 1.0)
+    lr = 0.12
+    k = lr * x.abs().amax(1) * d.abs().amax(1) / device.dw_min
+    assert bool((k <= 16).all())  # short trains keep the reference mode cheap
+    start = torch.empty(OUT, IN).uniform_(-0.3, 0.3, generator=g)
+    reps = 1000
+    results = compare_modes(device, params, x, d, lr, start, reps, monkeypatch)
+    pulses = (lr * d.double().abs().T @ x.double().abs() / device.dw_min)
+    c = 0.5 * (params["c_up"] + params["c_down"]).double()
+    assert float((c * pulses).max()) > 0.2  # the regime is strongly nonlinear
+    # Saturation: |E[ΔW]| is visibly below the linear n·Δw(start) of the first pulse.
+    mean, var, _ = results["exact"]
+    p = {k: v.double() for k, v in params.items()}
+    sign = -torch.sign(d.double()[0][:, None] * x.double()[0][None, :])
+    first_step = torch.where(sign > 0, p["dw_up"] - p["c_up"] * start, p["dw_down"] + p["c_down"] * start)
+    linear = sign * pulses * first_step
+    assert float(((linear - mean) * sign / (var / reps).sqrt()).max()) > 10
+
+
+@pytest.mark.parametrize("mode", PULSE_MODES)
+def test_saturated_pulse_trains_match_discrete_soft_bounds_theory(mode, monkeypatch):
+    """Saturated probabilities (x, δ all ±1, η large): every device receives exactly BL pulses of
+    one sign, so ΔW has no count noise and isolates the device physics of n pulses: the mean
+    follows the soft-bounds recursion and the variance the cycle-to-cycle noise of each pulse.
+
+    Discrete theory per device, one sign, step s(w) = a − c·w (up: a = Δ⁺, c = Δ⁺/w_max; down:
+    w → −w with a = Δ⁻, c = Δ⁻/|w_min|): m_{t+1} = (1 − c)m_t + a and, since the noise
+    σ·s(w_t)·ξ multiplies an affine step, V_{t+1} = ((1 − c)² + σ²c²)V_t + σ²s(m_t)², exactly.
+    All devices give standardised residuals z = (ΔW − E)/√V, pooled: mean 0, variance 1.
+    """
+    rows, cols, bl, sigma = 32, 32, 31, 0.3
+    device = SoftBoundsDevice(dw_min=0.01, w_max=0.6, w_min=-0.6, dw_min_dtod=0.2, dw_min_std=sigma,
+                              w_max_dtod=0.1, w_min_dtod=0.1, up_down_dtod=0.1)
+    array = CrossbarArray(rows, cols, device, seed=41)
+    use_mode(array, mode, monkeypatch, bl=bl)
+    g = torch.Generator().manual_seed(42)
+    x = torch.ones(1, cols)
+    d = torch.where(torch.arange(rows) % 2 == 0, 1.0, -1.0)[None, :]  # rows alternate up / down
+    start = torch.empty(rows, cols).uniform_(-0.3, 0.3, generator=g)
+    p = {k: v.double() for k, v in array.params.items()}
+    up = (-(d.T @ x) > 0).double()
+    # Reflect down-going devices (w → −w) so both directions follow the same recursion.
+    a = up * p["dw_up"] + (1 - up) * p["dw_down"]
+    c = up * p["dw_up"] / p["w_max"] + (1 - up) * p["dw_down"] / (-p["w_min"])
+    sign = 2 * up - 1
+    mean, var = sign * start.double(), torch.zeros(rows, cols, dtype=torch.float64)
+    for _ in range(bl):
+        step = a - c * mean
+        var = ((1 - c) ** 2 + sigma**2 * c**2) * var + sigma**2 * step**2
+        mean = (1 - c) * mean + a
+    expected_delta = sign * mean - start.double()
+    assert float((c * bl).max()) > 0.4  # strongly saturating
+    residuals = []
+    for _ in range(5):
+        array.conductance = start.clone()
+        pulses = array.pulse_update(x, d, 10.0)
+        assert pulses == rows * cols * bl
+        residuals.append(((array.conductance.double() - start.double()) - expected_delta) / var.sqrt())
+    z = torch.cat([r.flatten() for r in residuals])
+    n = z.numel()
+    threshold = bonferroni_z(2)
+    assert abs(float(z.mean())) < threshold / math.sqrt(n), float(z.mean())
+    assert abs(float(z.var()) - 1) < threshold * math.sqrt(2 / (n - 1)), float(z.var())
+
+
+# ---------------------------------------------------------------------------------------------
+# Update management and bit-length management
+
+
+def test_bit_length_and_update_management():
+    dw, bl = 0.001, 31
+    g = torch.Generator().manual_seed(12)
+    x = (torch.rand(6, 9, generator=g) * 2 - 1) * torch.tensor([1.0, 0.1, 2.0, 0.01, 0.5, 0.0])[:, None]
+    d = torch.randn(6, 4, generator=g) * torch.tensor([0.3, 3.0, 0.05, 1.0, 0.002, 1.0])[:, None]
+    for lr in (0.0005, 0.01, 0.1):
+        prob = pulse_probabilities(x, d, lr, dw, UpdateConfig(bl=bl))
+        xd, dd = x.double(), d.double()
+        k = lr * xd.abs().amax(1) * dd.abs().amax(1) / dw
+        expected_bl = torch.where(k > 0, torch.ceil(k).clamp(max=bl), torch.zeros_like(k))
+        assert torch.equal(prob.bit_length.double(), expected_bl)
+        ok = (k > 0) & (k <= bl)
+        # Balanced: the largest row and column probabilities are both √(k/BL) ≤ 1.
+        balanced = (k / expected_bl.clamp(min=1)).sqrt()
+        assert_close(prob.column.double().amax(1)[ok], balanced[ok], rtol=1e-5, atol=0)
+        assert_close(prob.row.double().amax(1)[ok], balanced[ok], rtol=1e-5, atol=0)
+        # Unbiased: BL·p_j·q_i = η|x_j δ_i|/dw_min.
+        expected_pulses = lr * dd.abs()[:, :, None] * xd.abs()[:, None, :] / dw
+        got = prob.bit_length.double()[:, None, None] * prob.row.double()[:, :, None] * prob.column.double()[:, None, :]
+        assert_close(got[ok], expected_pulses[ok], rtol=1e-5, atol=1e-9)
+        # Saturated samples: BL = bl and the largest probabilities are capped at 1.
+        sat = k > bl
+        if bool(sat.any()):
+            assert bool((prob.bit_length[sat] == bl).all())
+            assert bool((prob.column.amax(1)[sat] == 1).all()) and bool((prob.row.amax(1)[sat] == 1).all())
+        assert bool((prob.bit_length[k == 0] == 0).all())
+    # The three learning rates cover all cases.
+    k_all = 0.1 * x.abs().amax(1) * d.abs().amax(1) / dw
+    assert bool((k_all > bl).any())
+
+    # Without bit-length management: BL = bl for every non-silent sample; still unbiased.
+    lr = 0.01
+    prob = pulse_probabilities(x, d, lr, dw, UpdateConfig(bl=bl, bl_management=False))
+    k = lr * x.abs().amax(1) * d.abs().amax(1) / dw
+    assert bool((prob.bit_length[k > 0] == bl).all())
+    # Without update management: both sides share the scale √(η/(BL dw)), so p ∝ |x| and q ∝ |δ|.
+    # (Samples with k = 0 fire no pulses, BL = 0, whatever their probabilities.)
+    prob = pulse_probabilities(x, d, lr, dw, UpdateConfig(bl=bl, update_management=False, bl_management=False))
+    scale = math.sqrt(lr / (dw * bl))
+    live = k > 0
+    assert_close(prob.column[live], (x.abs() * scale).clamp(max=1)[live], rtol=1e-6, atol=0)
+    assert_close(prob.row[live], (d.abs() * scale).clamp(max=1)[live], rtol=1e-6, atol=0)
+    assert bool((prob.bit_length[~live] == 0).all())
+
+
+@pytest.mark.parametrize("mode", PULSE_MODES)
+@pytest.mark.parametrize("bl", [7, 31])
+def test_dense_pulses_cap_the_update(mode, bl, monkeypatch):
+    """Large η|δ||x|: probabilities saturate at 1, BL = bl, and a device receives at most BL pulses
+    per sample; the device at (argmax|δ|, argmax|x|) receives exactly BL, deterministically."""
+    dw, lr = 0.001, 1.0
+    device = ConstantStepDevice(dw_min=dw, w_max=0.6, w_min=-0.6)
+    g = torch.Generator().manual_seed(13)
+    x = torch.rand(3, 16, generator=g) * 2 - 1
+    d = torch.randn(3, 12, generator=g)
+    array = CrossbarArray(12, 16, device, seed=14)
+    use_mode(array, mode, monkeypatch, bl=bl)
+    assert bool((lr * x.abs().amax(1) * d.abs().amax(1) / dw > 10 * bl).all())
+    for b in range(3):
+        before = array.conductance.clone()
+        pulses = array.pulse_update(x[b], d[b], lr)
+        delta = array.conductance - before
+        assert float(delta.abs().max()) <= bl * dw * (1 + 1e-5)
+        i, j = int(d[b].abs().argmax()), int(x[b].abs().argmax())
+        target = -math.copysign(bl * dw, float(d[b, i] * x[b, j]))
+        assert float(delta[i, j]) == pytest.approx(target, rel=1e-4)
+        assert abs(target) < lr * abs(float(d[b, i] * x[b, j]))  # the cap binds
+        # Same-signed pulses per device in one sample: pulses = Σ|ΔW|/dw.
+        assert pulses == pytest.approx(float(delta.abs().sum()) / dw, rel=1e-4)
+    # A whole batch: at most batch·BL pulses per device.
+    before = array.conductance.clone()
+    array.pulse_update(x, d, lr)
+    assert float((array.conductance - before).abs().max()) <= 3 * bl * dw * (1 + 1e-5)
+
+
+# ---------------------------------------------------------------------------------------------
+# 'none' mode, determinism, accounting
+
+
+def test_none_mode_is_the_floating_point_update():
+    device = SoftBoundsDevice(dw_min=0.001, dw_min_dtod=0.3, dw_min_std=0.3)
+    array = CrossbarArray(OUT, IN, device, update=UpdateConfig(mode="none"), seed=1)
+    start = torch.empty(OUT, IN).uniform_(-0.5, 0.5, generator=torch.Generator().manual_seed(2))
+    array.conductance = start.clone()
+    x, d = fixed_inputs(3)
+    state = array.generator.get_state()
+    pulses = array.pulse_update(x, d, 0.5)
+    expected = start.double() - 0.5 * d.double().T @ x.double()
+    assert_close(array.conductance.double(), expected, rtol=0, atol=1e-6)
+    assert pulses == 0.0 and array.operations.device_pulses == 0
+    assert torch.equal(array.generator.get_state(), state)  # no randomness used
+    # No device physics: the result leaves the device range unclipped.
+    assert float(array.conductance.abs().max()) > 0.6
+
+
+@pytest.mark.parametrize("mode", ["exact", "per-sample", "aggregate"])
+def test_same_seed_same_result_and_resume(mode):
+    x, d = fixed_inputs(21)
+    results = []
+    for _ in range(2):
+        array = CrossbarArray(OUT, IN, SOFT, update=UpdateConfig(mode=mode), seed=33)
+        array.pulse_update(x, d, 0.01)
+        results.append(array)
+    assert torch.equal(results[0].conductance, results[1].conductance)
+    other = CrossbarArray(OUT, IN, SOFT, update=UpdateConfig(mode=mode), seed=34)
+    other.pulse_update(x, d, 0.01)
+    assert not torch.equal(other.conductance, results[0].conductance)
+    # Resuming from a state dict continues exactly.
+    first, second = results
+    state = first.state_dict()
+    first.pulse_update(x.flip(0), d, 0.01)
+    resumed = CrossbarArray(OUT, IN, SOFT, update=UpdateConfig(mode=mode), seed=99)
+    resumed.load_state_dict(state)
+    resumed.pulse_update(x.flip(0), d, 0.01)
+    assert torch.equal(resumed.conductance, first.conductance)
+    assert resumed.operations.as_dict() == first.operations.as_dict()
+
+
+def test_update_counts_parallel_operations():
+    array = CrossbarArray(OUT, IN, SOFT, seed=1)
+    x, d = fixed_inputs(22)
+    pulses = array.pulse_update(x, d, 0.01)
+    assert array.operations.parallel_updates == BATCH
+    assert array.operations.device_pulses == pulses > 0
+    assert array.operations.serial_operations == 0
+    assert array.pulse_update(x, d, 0.0) == 0.0  # lr = 0: nothing happens
+    assert array.operations.parallel_updates == BATCH
+
+
+# ---------------------------------------------------------------------------------------------
+# Count sampler of the aggregate mode
+
+
+COUNT_CASES = {
+    # name: per-trial coincidence probabilities r (a Poisson-binomial count)
+    "poisson-like": [0.02] * 100,
+    "binomial": [0.5] * 5,
+    "fractional-m": [0.9, 0.6, 0.3, 0.7],
+    "near-saturated-small": [0.9, 0.8, 0.85, 0.95, 0.7, 0.75],  # m = 5.94: mixed trials, misses drawn
+    "flipped-binomial": [0.8] * 8,
+    "saturated-small": [1.0] * 7,
+    "large": [0.5] * 100,
+    "large-sparse": [0.1] * 300,
+    "large-near-saturated": [0.99] * 25,
+    "saturated-large": [1.0] * 31,
+}
+
+
+def test_count_sampler_mean_and_variance():
+    """E[N] = Σr exactly and Var[N] = Σr − Σr², in the binomial (λ < 10), normal (λ ≥ 10) and
+    nearly saturated regimes, all drawn in one call (mixed regimes in one tensor)."""
+    n = 40_000
+    names = list(COUNT_CASES)
+    lam = torch.tensor([sum(COUNT_CASES[k]) for k in names], dtype=torch.float64)
+    squares = torch.tensor([sum(r * r for r in COUNT_CASES[k]) for k in names], dtype=torch.float64)
+    mean_in = lam.float().repeat_interleave(n)
+    squares_in = squares.float().repeat_interleave(n)
+    counts = sample_counts(mean_in, squares_in, torch.Generator().manual_seed(5)).double().view(len(names), n)
+    assert bool((counts >= 0).all()) and bool((counts == counts.round()).all())
+    target_var = lam - squares
+    z_threshold = bonferroni_z(2 * len(names))
+    for idx, name in enumerate(names):
+        sample = counts[idx]
+        m, v = sample.mean(), sample.var()
+        if float(target_var[idx]) == 0.0:
+            assert bool((sample == lam[idx]).all()), name
+            continue
+        m4 = (sample - m).pow(4).mean()
+        z_mean = (m - lam[idx]) / (target_var[idx] / n).sqrt()
+        z_var = (v - target_var[idx]) / ((m4 - v * v) / n).sqrt()
+        assert abs(float(z_mean)) < z_threshold, (name, float(m), float(lam[idx]))
+        assert abs(float(z_var)) < z_threshold, (name, float(v), float(target_var[idx]))
+        # Cannot exceed the number of trials.
+        assert float(sample.max()) <= len(COUNT_CASES[name]) or float(lam[idx]) >= 10
+
+
+def test_count_sampler_zero_mean_and_determinism():
+    mean = torch.tensor([0.0, 0.0, 3.0, 30.0])
+    squares = torch.tensor([0.0, 0.0, 0.3, 3.0])
+    a = sample_counts(mean, squares, torch.Generator().manual_seed(1))
+    b = sample_counts(mean, squares, torch.Generator().manual_seed(1))
+    assert torch.equal(a, b)
+    assert a[0] == 0 and a[1] == 0
