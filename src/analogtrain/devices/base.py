@@ -437,7 +437,7 @@ class AffineStepDevice(PulsedDevice):
         return (p["dw_down"] + p["c_down"] * w).clamp_(min=0.0)
 
     def apply_pulses(self, w, p, n_up, n_down, generator=None):
-        log_factor = torch.addcmul(n_up * p["log_keep_up"], n_down, p["log_keep_down"])
+        log_factor = torch.addcmul(n_up * p["log_keep_up"], n_down, p["log_keep_down"])  # λ = ln L ≤ 0
         rate = torch.addcmul(n_up * p["c_up"], n_down, p["c_down"])
         drive = torch.addcmul(n_up * p["dw_up"], n_down, p["dw_down"], value=-1.0)
         # w_n = L·w + drive·(1 − L)/rate; (1 − L)/rate tends to 1 as the rate goes to 0.
@@ -473,24 +473,32 @@ class AffineStepDevice(PulsedDevice):
         Var_s[g] = (U + E)²·Var_u[e^{λu}], u uniform on [0, 1] (first order in the steps; 0 for
         one sign or constant steps).
         """
+        keep = decay + 1.0  # L
+        # φ₁(λ) = (L − 1)/λ (1 at λ = 0) and φ₁(2λ) = φ₁(λ)·(1 + L)/2, from one expm1.
+        phi = torch.where(log_factor < 0, decay / log_factor.clamp(max=-1e-30), 1.0)
+        phi_double = phi * (keep + 1.0) * 0.5
         target = torch.where(saturating, drive / rate.clamp(min=1e-12), w)
         offset = w - target
         up = p["dw_up"] - p["c_up"] * target
         down = torch.addcmul(p["dw_down"], p["c_down"], target)
-        keep = decay + 1.0  # L
         variance = torch.zeros_like(w)
         if self.dw_min_std > 0:
-            constant = torch.addcmul(n_up * up * up, n_down, down * down).mul_(_phi1(2.0 * log_factor))
-            cross = (n_down * down * p["c_down"]).sub_(n_up * up * p["c_up"]).mul_(2.0 * offset)
-            cross.mul_(keep).mul_(_phi1(log_factor))
+            up_term = n_up * up
+            down_term = n_down * down
+            constant = torch.addcmul(up_term * up, down_term, down).mul_(phi_double)
+            cross = (down_term * p["c_down"]).sub_(up_term * p["c_up"]).mul_(2.0 * offset).mul_(keep * phi)
             square = torch.addcmul(n_up * p["c_up"].square(), n_down, p["c_down"].square())
-            square.mul_(offset.square()).mul_(keep.square())
-            last = torch.exp(-2.0 * log_factor / (n_up + n_down).clamp(min=1.0))
+            square.mul_((offset * keep).square_())
+            pulses = (n_up + n_down).clamp_(min=1.0)
+            last = torch.exp(-2.0 * log_factor / pulses)
             variance = constant.add_(cross).add_(square).mul_(last).mul_(self.dw_min_std**2)
         if mixed:
             slots = (n_up * n_down).div_((n_up + n_down - 1.0).clamp(min=1.0))
-            # L²·Var_s[e^{−λs}] = Var_u[e^{λu}] (u = 1 − s), which stays finite for large |λ|.
-            variance = variance + slots * (up + down).square_() * _exp_variance(log_factor)
+            # Var_u[e^{λu}] = φ₁(2λ) − φ₁(λ)², by its series where the difference would cancel.
+            small = log_factor > -0.05
+            series = log_factor.square() * (1.0 / 12.0 + log_factor * (1.0 / 12.0 + log_factor * (17.0 / 360.0)))
+            spread = torch.where(small, series, phi_double - phi.square())
+            variance = variance + slots * (up + down).square_() * spread
         return variance
 
     def symmetry_point(self, p, iterations: int = 60):
