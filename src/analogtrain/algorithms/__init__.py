@@ -1,0 +1,43 @@
+"""Training algorithms: how crossbar arrays make one trainable weight.
+
+* :class:`AnalogSGD` (2 arrays: main + reference; paper Fig. 1A),
+* :class:`TikiTaka` (4 arrays: A_main, A_ref, C_main, C_ref; Gokmen & Haensch 2020),
+* :class:`SHD` (3 arrays: A_main, A_ref, C_main, with C read against A_ref; Onen, Gokmen et al. 2022).
+
+All share the :class:`AnalogAlgorithm` interface; :func:`build_algorithm` makes one from its config.
+"""
+
+from analogtrain.algorithms.base import (
+    AlgorithmConfig,
+    AnalogAlgorithm,
+    algorithm_names,
+    build_algorithm,
+    calibrate_reference,
+    register_algorithm,
+)
+from analogtrain.algorithms.sgd import AnalogSGD, AnalogSGDConfig
+from analogtrain.algorithms.transfer import (
+    SHD,
+    SHDConfig,
+    TikiTaka,
+    TikiTakaConfig,
+    TransferAlgorithm,
+    TransferConfig,
+)
+
+__all__ = [
+    "AlgorithmConfig",
+    "AnalogAlgorithm",
+    "algorithm_names",
+    "build_algorithm",
+    "calibrate_reference",
+    "register_algorithm",
+    "AnalogSGD",
+    "AnalogSGDConfig",
+    "SHD",
+    "SHDConfig",
+    "TikiTaka",
+    "TikiTakaConfig",
+    "TransferAlgorithm",
+    "TransferConfig",
+]

@@ -1,0 +1,32 @@
+"""PyTorch modules whose weights live on simulated crossbar arrays, their optimizer, conversion.
+
+* :class:`AnalogLinear`, :class:`AnalogConv2d`, :class:`AnalogLSTM`: layers whose matrix products
+  are analog reads of an algorithm's visible weight (analog SGD, Tiki-Taka, SHD, ...);
+* :class:`AnalogSGD`: a ``torch.optim.Optimizer`` whose ``step()`` applies the analog (pulse)
+  updates and plain SGD to digital parameters;
+* :func:`convert`: a copy of a torch model with Linear/Conv2d/LSTM made analog.
+
+A normal training loop works unchanged::
+
+    model = convert(torch_model, SHDConfig(...))
+    optimizer = AnalogSGD(model, lr=0.1)
+    loss = criterion(model(x), y); optimizer.zero_grad(); loss.backward(); optimizer.step()
+"""
+
+from analogtrain.nn.conv import AnalogConv2d
+from analogtrain.nn.conversion import convert, convertible_layers
+from analogtrain.nn.linear import AnalogLinear
+from analogtrain.nn.lstm import AnalogLSTM
+from analogtrain.nn.optimizer import AnalogSGD, analog_tiles
+from analogtrain.nn.tile import AnalogTile
+
+__all__ = [
+    "AnalogConv2d",
+    "AnalogLinear",
+    "AnalogLSTM",
+    "AnalogSGD",
+    "AnalogTile",
+    "analog_tiles",
+    "convert",
+    "convertible_layers",
+]

@@ -1,0 +1,147 @@
+"""One LSTM layer over a whole sequence, with every matrix product an analog array read.
+
+The layer's four gate weights share ONE array of shape (4·H, I + H) (``[W_ih | W_hh]``, gate
+rows in torch.nn.LSTM's order i, f, g, o); the input and the previous hidden state are
+concatenated into one read vector ``[x_t; h_{t−1}]`` (plus a constant 1 for an analog bias).
+Per time step (Hochreiter & Schmidhuber 1997; torch.nn.LSTM's equations)::
+
+    z_t = W [x_t; h_{t−1}] + b                       one analog forward read
+    i, f, o = σ(z_i), σ(z_f), σ(z_o);  g = tanh(z_g)
+    c_t = f ⊙ c_{t−1} + i ⊙ g;        h_t = o ⊙ tanh(c_t)
+
+Back-propagation through time, from t = T down to 1, with dh, dc flowing back::
+
+    dh = ∂L/∂h_t (output) + dh_next;   dc = dc_next + dh ⊙ o ⊙ (1 − tanh²c_t)
+    dz_i = dc ⊙ g ⊙ i(1 − i);  dz_f = dc ⊙ c_{t−1} ⊙ f(1 − f)
+    dz_g = dc ⊙ i ⊙ (1 − g²);  dz_o = dh ⊙ tanh(c_t) ⊙ o(1 − o)
+    [dx_t; dh_next] = Wᵀ dz_t                         one analog backward read
+    dc_next = dc ⊙ f
+
+Everything that does not depend on dh or dc (the gate derivatives and the factors multiplying
+dc and dh) is computed for all time steps at once before the backward loop, so the loop itself
+runs a handful of tensor ops per step besides the read. The weight's update uses every time
+step's ``([x_t; h_{t−1}], dz_t)`` as one batch of T·B vectors (the sum over time of the outer
+products is BPTT's weight gradient). Writing the loop by hand (one autograd node per layer and
+sequence) keeps the per-step cost small.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def lstm_sequence(algorithm, x, h0, c0, bias, hidden: int, analog_bias: bool, keep: bool):
+    """Run one layer over x (T, B, I) from (h0, c0) (B, H). ``bias``: (4H,) or None.
+
+    Returns (output (T, B, H), h_T, c_T, saved); ``saved`` (None unless ``keep``) holds the read
+    vectors ``xh`` (T+1, B, I+H[+1]; slot t holds [x_t; h_{t−1}]), the gate activations
+    (T, B, 4H), the cells c_0..c_T (T+1, B, H) and tanh(c_1..c_T) (T, B, H).
+    """
+    steps, batch, inputs = x.shape
+    width = inputs + hidden + (1 if analog_bias else 0)
+    hs = slice(inputs, inputs + hidden)
+    xh = x.new_empty(steps + 1, batch, width)
+    xh[:steps, :, :inputs] = x
+    if analog_bias:
+        xh[:, :, -1] = 1.0
+    xh[0, :, hs] = h0
+    if keep:
+        gates = x.new_empty(steps, batch, 4 * hidden)
+        cells = x.new_empty(steps + 1, batch, hidden)
+        tanh_cells = x.new_empty(steps, batch, hidden)
+    else:
+        gates = x.new_empty(1, batch, 4 * hidden)
+        cells = x.new_empty(2, batch, hidden)
+        tanh_cells = x.new_empty(1, batch, hidden)
+    cells[0] = c0
+    g_slice = slice(2 * hidden, 3 * hidden)
+    # views made once per sequence (indexing a view per step is cheaper than splitting)
+    i_all, f_all, g_all, o_all = gates.split(hidden, dim=2)
+    h_all = xh[:, :, hs]
+    for t in range(steps):
+        k = t if keep else 0
+        z = algorithm.forward(xh[t])
+        if bias is not None:
+            z.add_(bias)
+        torch.sigmoid(z, out=gates[k])
+        torch.tanh(z[:, g_slice], out=g_all[k])
+        c = torch.mul(f_all[k], cells[k], out=cells[k + 1]).addcmul_(i_all[k], g_all[k])
+        torch.mul(o_all[k], torch.tanh(c, out=tanh_cells[k]), out=h_all[t + 1])
+        if not keep:
+            cells[0] = c
+    out = xh[1:, :, hs].clone()
+    h_last = xh[steps, :, hs].clone()
+    c_last = cells[steps if keep else 1].clone()
+    saved = (xh, gates, cells, tanh_cells) if keep else None
+    return out, h_last, c_last, saved
+
+
+def lstm_sequence_backward(algorithm, saved, grad_out, grad_h, grad_c, hidden: int, inputs: int):
+    """BPTT of :func:`lstm_sequence` (see module docstring).
+
+    Returns (dx (T, B, I), dh0, dc0, dz (T, B, 4H), xh (T, B, I+H[+1])).
+    """
+    xh, gates, cells, tanh_cells = saved
+    steps, batch, _ = gates.shape
+    # -- all time steps at once: gate derivatives and the factors of dc and dh ----------------
+    i, f, g, o = gates.split(hidden, dim=2)
+    slope = gates * (1.0 - gates)  # σ' for i, f, o (the g part is replaced below)
+    slope[:, :, 2 * hidden : 3 * hidden] = 1.0 - g * g
+    by_dc = torch.cat([g, cells[:-1], i], dim=2).mul_(slope[:, :, : 3 * hidden])  # (T, B, 3H)
+    by_dh = tanh_cells * slope[:, :, 3 * hidden :]  # (T, B, H): dz_o = dh·tanh(c)·o(1 − o)
+    to_dc = o * (1.0 - tanh_cells * tanh_cells)  # dc += dh·o·(1 − tanh² c)
+    # -- the sequential part ----------------------------------------------------------------
+    dz_all = grad_out.new_empty(steps, batch, 4 * hidden)
+    backs = []
+    dh_next, dc_next = grad_h, grad_c
+    for t in range(steps - 1, -1, -1):
+        dh = grad_out[t] + dh_next
+        dc = torch.addcmul(dc_next, dh, to_dc[t])
+        dz = dz_all[t]
+        torch.mul(by_dc[t].view(batch, 3, hidden), dc.unsqueeze(1), out=dz[:, : 3 * hidden].view(batch, 3, hidden))
+        torch.mul(dh, by_dh[t], out=dz[:, 3 * hidden :])
+        dc_next = dc * f[t]
+        back = algorithm.backward(dz)
+        backs.append(back)
+        dh_next = back[:, inputs : inputs + hidden]
+    backs.reverse()
+    dx = torch.stack(backs)[:, :, :inputs]
+    return dx, dh_next, dc_next, dz_all, xh[:steps]
+
+
+class AnalogLSTMLayerFunction(torch.autograd.Function):
+    """Autograd node of one layer over a sequence (forward/backward reads on the tile's arrays)."""
+
+    @staticmethod
+    def forward(ctx, x, h0, c0, bias_ih, bias_hh, handle, tile, hidden, analog_bias):  # type: ignore[override]
+        bias = None
+        if bias_ih is not None:
+            bias = bias_ih + bias_hh
+        out, h, c, saved = lstm_sequence(tile.algorithm, x, h0, c0, bias, hidden, analog_bias, keep=True)
+        ctx.tile, ctx.hidden, ctx.inputs = tile, hidden, x.shape[2]
+        ctx.saved = saved
+        return out, h, c
+
+    @staticmethod
+    def backward(ctx, grad_out, grad_h, grad_c):  # type: ignore[override]
+        tile = ctx.tile
+        dx, dh0, dc0, dz, xh = lstm_sequence_backward(
+            tile.algorithm, ctx.saved, grad_out.contiguous(), grad_h, grad_c, ctx.hidden, ctx.inputs
+        )
+        ctx.saved = None
+        if ctx.needs_input_grad[5]:
+            tile.add_pending(xh.reshape(-1, xh.shape[2]), dz.reshape(-1, dz.shape[2]))
+        need = ctx.needs_input_grad
+        dbias = dz.sum(dim=(0, 1)) if (need[3] or need[4]) else None
+        handle_grad = torch.zeros(0, device=dz.device, dtype=dz.dtype)
+        return (
+            dx if need[0] else None,
+            dh0 if need[1] else None,
+            dc0 if need[2] else None,
+            dbias if need[3] else None,
+            dbias if need[4] else None,
+            handle_grad,
+            None,
+            None,
+            None,
+        )
