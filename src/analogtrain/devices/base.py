@@ -437,13 +437,14 @@ class AffineStepDevice(PulsedDevice):
         return (p["dw_down"] + p["c_down"] * w).clamp_(min=0.0)
 
     def apply_pulses(self, w, p, n_up, n_down, generator=None):
-        log_factor = torch.addcmul(n_up * p["log_keep_up"], n_down, p["log_keep_down"])  # λ = ln L ≤ 0
-        rate = torch.addcmul(n_up * p["c_up"], n_down, p["c_down"])
-        drive = torch.addcmul(n_up * p["dw_up"], n_down, p["dw_down"], value=-1.0)
+        # In-place arithmetic throughout: on large arrays, fresh temporaries cost more than the math.
+        log_factor = (n_up * p["log_keep_up"]).addcmul_(n_down, p["log_keep_down"])  # λ = ln L ≤ 0
+        rate = (n_up * p["c_up"]).addcmul_(n_down, p["c_down"])
+        drive = (n_up * p["dw_up"]).addcmul_(n_down, p["dw_down"], value=-1.0)
         # w_n = L·w + drive·(1 − L)/rate; (1 − L)/rate tends to 1 as the rate goes to 0.
         decay = torch.expm1(log_factor)  # L − 1
         saturating = rate > 1e-12
-        ratio = torch.where(saturating, decay.neg().div_(rate.clamp(min=1e-12)), 1.0)
+        ratio = decay.neg().div_(rate.clamp(min=1e-12)).masked_fill_(~saturating, 1.0)
         new = torch.addcmul(w, decay, w).addcmul_(drive, ratio)
         mixed = bool(((n_up > 0) & (n_down > 0)).any())
         if self.dw_min_std > 0 or mixed:
@@ -475,30 +476,32 @@ class AffineStepDevice(PulsedDevice):
         """
         keep = decay + 1.0  # L
         # φ₁(λ) = (L − 1)/λ (1 at λ = 0) and φ₁(2λ) = φ₁(λ)·(1 + L)/2, from one expm1.
-        phi = torch.where(log_factor < 0, decay / log_factor.clamp(max=-1e-30), 1.0)
-        phi_double = phi * (keep + 1.0) * 0.5
+        phi = (decay / log_factor.clamp(max=-1e-30)).masked_fill_(log_factor >= 0, 1.0)
+        phi_double = (keep + 1.0).mul_(phi).mul_(0.5)
         target = torch.where(saturating, drive / rate.clamp(min=1e-12), w)
-        offset = w - target
-        up = p["dw_up"] - p["c_up"] * target
+        up = torch.addcmul(p["dw_up"], p["c_up"], target, value=-1.0)
         down = torch.addcmul(p["dw_down"], p["c_down"], target)
+        offset = target.neg_().add_(w)  # D = w − w∞ (target's buffer is reused)
         variance = torch.zeros_like(w)
         if self.dw_min_std > 0:
             up_term = n_up * up
             down_term = n_down * down
-            constant = torch.addcmul(up_term * up, down_term, down).mul_(phi_double)
-            cross = (down_term * p["c_down"]).sub_(up_term * p["c_up"]).mul_(2.0 * offset).mul_(keep * phi)
-            square = torch.addcmul(n_up * p["c_up"].square(), n_down, p["c_down"].square())
-            square.mul_((offset * keep).square_())
+            variance = (up_term * up).addcmul_(down_term, down).mul_(phi_double)
+            cross = down_term.mul_(p["c_down"]).addcmul_(up_term, p["c_up"], value=-1.0)
+            variance.addcmul_(cross.mul_(offset).mul_(keep), phi, value=2.0)
+            square = (n_up * p["c_up"].square()).addcmul_(n_down, p["c_down"].square())
+            variance.addcmul_(square, offset.mul_(keep).square_())
             pulses = (n_up + n_down).clamp_(min=1.0)
-            last = torch.exp(-2.0 * log_factor / pulses)
-            variance = constant.add_(cross).add_(square).mul_(last).mul_(self.dw_min_std**2)
+            variance.mul_(log_factor.div(pulses).mul_(-2.0).exp_()).mul_(self.dw_min_std**2)
         if mixed:
-            slots = (n_up * n_down).div_((n_up + n_down - 1.0).clamp(min=1.0))
+            slots = (n_up * n_down).div_((n_up + n_down - 1.0).clamp_(min=1.0))
             # Var_u[e^{λu}] = φ₁(2λ) − φ₁(λ)², by its series where the difference would cancel.
             small = log_factor > -0.05
-            series = log_factor.square() * (1.0 / 12.0 + log_factor * (1.0 / 12.0 + log_factor * (17.0 / 360.0)))
-            spread = torch.where(small, series, phi_double - phi.square())
-            variance = variance + slots * (up + down).square_() * spread
+            spread = (log_factor * (17.0 / 360.0)).add_(1.0 / 12.0).mul_(log_factor).add_(1.0 / 12.0)
+            spread.mul_(log_factor.square())
+            if not bool(small.all()):
+                spread = torch.where(small, spread, phi_double - phi.square())
+            variance.addcmul_(slots, up.add_(down).square_().mul_(spread))
         return variance
 
     def symmetry_point(self, p, iterations: int = 60):
