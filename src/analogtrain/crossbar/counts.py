@@ -44,8 +44,8 @@ def sample_counts(
 
 def _normal_counts(mean, sum_squares, uniform, generator):
     normal = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
-    spread = (mean - sum_squares - 1.0 / 6.0).clamp(min=0.0).sqrt()
-    return torch.floor(mean + spread * normal + uniform).clamp(min=0.0)
+    spread = (mean - sum_squares).sub_(1.0 / 6.0).clamp_(min=0.0).sqrt_()
+    return spread.mul_(normal).add_(mean).add_(uniform).floor_().clamp_(min=0.0)
 
 
 def _binomial_counts(mean, sum_squares, uniform):

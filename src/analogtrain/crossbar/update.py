@@ -113,15 +113,15 @@ def expected_pulse_counts(prob: PulseProbabilities) -> tuple[torch.Tensor, torch
     bl = prob.bit_length[:, None]
     row_signed = prob.row * prob.row_sign * bl
     column_signed = prob.column * prob.column_sign
-    # total = up + down = Σ BL·q_i p_j, net = up − down = −Σ BL·q_i p_j sign(δ_i x_j)
+    # total = up + down = Σ BL·q_i p_j, signed = down − up = Σ BL·q_i p_j sign(δ_i x_j)
     total = (prob.row * bl).T @ prob.column
-    net = -(row_signed.T @ column_signed)
+    signed = row_signed.T @ column_signed
     total_sq = (prob.row.square() * bl).T @ prob.column.square()
-    net_sq = -((row_signed * prob.row).T @ (column_signed * prob.column))
-    mean_up = (0.5 * (total + net)).clamp_(min=0.0)
-    mean_down = (0.5 * (total - net)).clamp_(min=0.0)
-    squares_up = (0.5 * (total_sq + net_sq)).clamp_(min=0.0)
-    squares_down = (0.5 * (total_sq - net_sq)).clamp_(min=0.0)
+    signed_sq = (row_signed * prob.row).T @ (column_signed * prob.column)
+    mean_down = torch.add(total, signed).mul_(0.5).clamp_(min=0.0)
+    mean_up = total.sub_(signed).mul_(0.5).clamp_(min=0.0)
+    squares_down = torch.add(total_sq, signed_sq).mul_(0.5).clamp_(min=0.0)
+    squares_up = total_sq.sub_(signed_sq).mul_(0.5).clamp_(min=0.0)
     return mean_up, squares_up, mean_down, squares_down
 
 
