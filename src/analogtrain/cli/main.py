@@ -34,6 +34,15 @@ cli.add_command(device)
 from analogtrain.cli.train import train  # noqa: E402
 
 cli.add_command(train)
+from analogtrain.cli.reproduce import reproduce  # noqa: E402
+
+cli.add_command(reproduce)
+from analogtrain.cli.sweep import sweep  # noqa: E402
+
+cli.add_command(sweep)
+from analogtrain.cli.data import data  # noqa: E402
+
+cli.add_command(data)
 # (add further commands here, e.g.:
 #   from analogtrain.cli.reproduce import reproduce; cli.add_command(reproduce))
 # ------------------------------------------------------------------------------------------------
