@@ -49,6 +49,7 @@ def test_grid_has_fp_and_sgd_shd_per_level():
 def test_quick_is_a_prefix_and_small_budget():
     quick = quick_config(str(DATA))
     assert quick.max_chars == fig3.QUICK["max_chars"] and quick.epochs == fig3.QUICK["epochs"]
+    assert quick.seq_len == fig3.QUICK["seq_len"] and quick.batch_size == 32 and quick.hidden_size == 64
     assert quick_config(str(DATA), epochs=1).epochs == 1
 
 

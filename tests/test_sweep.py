@@ -260,3 +260,24 @@ def test_real_training_runs(tmp_path):
         assert (tmp_path / "out" / "runs" / name / "checkpoint.pt").is_file()
     record = {r["name"]: r for r in summary["runs"]}["sgd"]
     assert record["summary"]["status"] == "finished" and record["summary"]["algorithm"] == "sgd"
+
+
+def test_checkpoint_detection_ignores_half_written_files(tmp_path):
+    from analogtrain.sweep.task import has_checkpoint
+
+    assert not has_checkpoint(tmp_path / "missing")
+    (tmp_path / "checkpoint.tmp").write_text("half")
+    assert not has_checkpoint(tmp_path)
+    (tmp_path / "checkpoint.pt").write_text("whole")
+    assert has_checkpoint(tmp_path)
+
+
+def test_commands_are_registered():
+    from analogtrain.cli.main import cli
+
+    runner = CliRunner()
+    for args in (["sweep", "--help"], ["data", "fetch", "--help"], ["reproduce", "fig3", "--help"]):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 0, (args, result.output)
+    result = runner.invoke(cli, ["sweep", "nope.yaml", "--out", "x"])
+    assert result.exit_code == 2 and result.output.startswith("Error: ") and "does not exist" in result.output

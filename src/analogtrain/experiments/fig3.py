@@ -6,7 +6,8 @@ Front. Artif. Intell. 5:891624 (2022), Fig. 3: a character-level LSTM trained wi
 
 **Network** "LSTM2-64WP" (Gokmen, Rasch & Haensch 2018): one-hot characters → 2 stacked LSTM
 layers of 64 units (dropout 0.2 between them and before the read-out) → linear read-out to the
-vocabulary → cross-entropy; sequences of 100 characters, batch 32. The text is split 90/5/5
+vocabulary → cross-entropy; sequences of 100 characters, batch 32, gradient-norm clipping at 1.0
+(digital gradients and the analog layers' Σ δᵀx alike), digital biases. The text is split 90/5/5
 contiguously (vocabulary from the training part); the test cross-entropy is in nats per character.
 
 **Devices** of increasing asymmetry at equal step size and range: linear-step devices (step at
@@ -14,16 +15,22 @@ w = 0 is ``dw_min``, falling linearly toward each device's own bounds with slope
 ``Δw± = dw_min·(1 ∓ γ·w/w_bound)``), γ ∈ {0 (perfectly symmetric), 0.05, 0.1, 0.3, 0.6,
 1 (soft bounds)}; κ = γ/w_max in the paper's Eq. 2. Every level has the same device-to-device
 variation (30 % of the step size and of the bounds), cycle-to-cycle variation (30 % of every
-step), analog read noise (σ = 0.06 of the output range, 7-bit inputs, 9-bit outputs, noise and
-bound management) and the stochastic pulse update (bit length 10, update management) — the
+step), analog read noise (σ = 0.06 in weight units at full-scale input, 7-bit inputs, 9-bit
+outputs, noise and bound management, on every read: forward, backward and SHD's transfer reads) and the stochastic pulse update (bit length 10, update management) — the
 "similar to Ref. 9" set of Gokmen & Vlasov (2016) as carried by the field's reference simulator
 (paper notes §5.2). The up/down imbalance has no device-to-device spread, so γ = 0 is perfectly
 symmetric, as the paper's black curve.
 
 **Runs**: floating point; for every level analog SGD (reference at the weight zero, as the
-paper's footnote 2) and SHD (3 arrays, A_ref set to A's symmetry point by zero-shifting pulses,
-C = C_main − A_ref). One set of learning rates and one (η_A, η_C, τ) serve every level — see
-:data:`HYPERPARAMETERS` for how they were chosen.
+paper's footnote 2) and SHD (3 arrays, C = C_main − A_ref, A_ref programmed to each A device's
+symmetry point; in this family w* = 0 for every device because its up and down gains are equal,
+so the exact point is used — zero-shifting pulses would find it up to their random-walk error,
+at ~25 s per run). One learning rate and one (η_A, η_C, τ, k) serve every level — see
+:data:`HYPERPARAMETERS` for how they were chosen. Every run has the same seed, hence the same
+initial weights and data order.
+
+**--quick** (:data:`QUICK`): the first 100,000 characters, 3 epochs, sequences of 50 — 168
+updates per run, the grid in ~9 minutes on 2 cores.
 
 :func:`run_fig3` runs the grid through :func:`analogtrain.sweep.run_sweep` (a local Dask cluster
 or an existing one; resumable) into ``DIR/sweep`` and writes ``DIR/results.csv``,
@@ -53,17 +60,18 @@ ALL_COLUMNS = 2**20
 
 #: How the hyper-parameters were chosen (written into summary.json).
 HYPERPARAMETERS = (
-    "Chosen once for every asymmetry level, on validation data of the --quick budget (first "
-    "100,000 characters, 3 epochs), never on test data and never per level. (1) lr, shared by "
-    "floating point, analog SGD and SHD: the floating-point network with gradient-norm clipping "
-    "1.0 and lr in {3, 10, 30, 100}: validation cross-entropy 3.178, 3.173, 3.758, 21.2 -> lr = 10 "
-    "(30 and 100 diverge). (2) SHD: eta_A = fast_lr*lr with fast_lr = 1 (the reference "
-    "simulator's default); tau = transfer_every = 1 update; k = columns_per_transfer = all columns "
-    "(every transfer reads all of A, one one-hot column per read: with one column per update a "
-    "layer's columns would each be transferred less than once in the quick budget); eta_C = "
-    "transfer_lr*lr with transfer_lr chosen from {0.03, 0.1, 0.3, 1} by the validation "
-    "cross-entropy of SHD on the middle level gamma = 0.3 alone: 3.102, 3.068, 3.077, 3.086 -> "
-    "transfer_lr = 0.1. The full study uses the same values."
+    "Chosen once for every asymmetry level on validation data, never on test data and never per "
+    "level, at a quick budget of the first 100,000 characters, 3 epochs, sequences of 100. "
+    "(1) lr, shared by floating point, analog SGD and SHD: the floating-point network with "
+    "gradient-norm clipping 1.0 and lr in {3, 10, 30, 100}: validation cross-entropy 3.178, "
+    "3.173, 3.758, 21.2 -> lr = 10 (30 and 100 diverge). (2) SHD: eta_A = fast_lr*lr with "
+    "fast_lr = 1 (the reference simulator's default); tau = transfer_every = 1 update; "
+    "k = columns_per_transfer = all columns (every transfer reads all of A, one one-hot column "
+    "per read: with one column per update each column would be transferred less than once in the "
+    "quick budget); eta_C = transfer_lr*lr with transfer_lr chosen from {0.03, 0.1, 0.3, 1} by "
+    "the validation cross-entropy of SHD on the middle level gamma = 0.3 alone: 3.102, 3.068, "
+    "3.077, 3.086 -> transfer_lr = 0.1. The same values serve the full study and --quick "
+    "(which then moved to sequences of 50 to afford twice the updates; see QUICK)."
 )
 
 
@@ -148,7 +156,14 @@ class Fig3Config(Config):
 
 
 #: --quick: a prefix of the text and a small budget (the whole grid in < 10 min on 2 cores).
-QUICK = {"max_chars": 100_000, "epochs": 3}
+#: The analog LSTM costs ~0.8 s per batch of 32 × 100 characters on one core (benchmarks/
+#: lstm_study.py), so 10 minutes on 2 cores hold ~100 updates per run at the network's sequence
+#: length of 100. That is too few for the most asymmetric SHD runs: their A arrays are overdamped
+#: (A ≈ (net/total pulses)·w_max/γ), C moves at η_C·A, and at γ ≥ 0.6 they are still on the
+#: unigram plateau after 84 updates (test CE within ±0.02 of SGD's). Sequences of 50 characters
+#: halve the cost of an update, so --quick gets 168 updates of 32 × 50 characters in the same time;
+#: the full study keeps 100.
+QUICK = {"max_chars": 100_000, "epochs": 3, "seq_len": 50}
 
 
 def quick_config(data: str, **changes: Any) -> Fig3Config:
@@ -317,7 +332,7 @@ def write_outputs(config: Fig3Config, out: Path, sweep_summary: dict[str, Any], 
     """results.csv, summary.json and the figures from the runs' metrics."""
     from analogtrain.experiments.fig3_claims import _r, claims, final_test
     from analogtrain.experiments.fig3_plot import plot_fig3, plot_pulse_responses, pulse_responses
-    from analogtrain.sweep.results import write_json, write_results_csv
+    from analogtrain.sweep.results import metric_order, write_json, write_results_csv
 
     names = run_names(config)
     rows = curves(config, out)
@@ -328,6 +343,7 @@ def write_outputs(config: Fig3Config, out: Path, sweep_summary: dict[str, Any], 
             table.append({"run": name, "algorithm": algorithm, "gamma": gamma,
                           "status": statuses.get(name, {}).get("status"), **row})
             metric_keys += [k for k in row if k != "epoch" and k not in metric_keys]
+    metric_keys.sort(key=metric_order)
     write_results_csv(out / "results.csv", table, ["run", "algorithm", "gamma", "status", "epoch", *metric_keys])
 
     finals = {name: final_test(rows[name], config.epochs) for name in names}

@@ -131,8 +131,8 @@ def plot_fig3(config, rows: dict[str, list[dict[str, Any]]], responses: dict[flo
         span = high - low + 1e-3
         axes[0].set_ylim(low - 0.35 * span, high + 0.75 * span)  # room for the inset above, legend below
     budget = f"first {config.max_chars:,} characters" if config.max_chars else "full text"
-    figure.suptitle(f"LSTM2-64WP on War and Peace ({budget}, {config.epochs} epochs): "
-                    "linear-step devices of increasing asymmetry γ")
+    figure.suptitle(f"LSTM2-64WP on War and Peace ({budget}, {config.epochs} epochs, sequences of "
+                    f"{config.seq_len}, batch {config.batch_size}): linear-step devices of increasing asymmetry γ")
     path = Path(path)
     figure.savefig(path, dpi=120)
     return path

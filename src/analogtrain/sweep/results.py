@@ -138,10 +138,11 @@ def results_rows(records: Sequence[Mapping[str, Any]], metrics: Mapping[str, lis
             row = dict(base)
             row.update(epoch_row)
             rows.append(row)
-    return rows, fixed + override_columns + ["epoch"] + sorted(metric_keys, key=_metric_order)
+    return rows, fixed + override_columns + ["epoch"] + sorted(metric_keys, key=metric_order)
 
 
-def _metric_order(key: str) -> tuple[int, str]:
+def metric_order(key: str) -> tuple[int, str]:
+    """Sort key of result columns: train, val, test, then the per-epoch columns (lr, wall time)."""
     order = ("train", "val", "valid", "test")
     for i, split in enumerate(order):
         if key.startswith(split + "_"):

@@ -9,15 +9,19 @@
     DIR/results.csv           one row per run and epoch (see :mod:`analogtrain.sweep.results`)
     DIR/summary.json          every run's status, final metrics or error, and the sweep's counts
 
-and submits one task per run that is not finished yet. *Finished* means the run's
-``summary.json`` exists and says so, and the run's config hash equals the planned one, so re-running a finished sweep
-submits nothing, and re-running an interrupted one submits only what is left — each resumed from
-its own checkpoints (:func:`~analogtrain.sweep.task.execute_run` always trains with
-``resume=True``). A run that raises is retried ``retries`` times, then recorded as failed with its
-error; it never stops the other runs. A worker that dies (killed, out of memory) is replaced by
-Dask and its run is rescheduled on another worker, resuming from the last checkpoint; the
-scheduler gives up on a run after ``distributed.scheduler.allowed-failures`` such deaths (default 3)
-and records it as failed. ``results.csv`` and ``summary.json`` are rewritten as runs finish.
+and submits one task per run that is not finished yet. *Finished* means the run's ``summary.json``
+exists and says so, and the run's config hash equals the planned one, so re-running a finished
+sweep submits nothing, and re-running an interrupted one submits only what is left — each resumed
+from its own checkpoint (see :func:`~analogtrain.sweep.task.execute_run`). A run that raises is
+retried ``retries`` times, then recorded as failed with its error; it never stops the other runs.
+A worker that dies (killed, out of memory) is replaced by Dask and its run is rescheduled on
+another worker, resuming from the last checkpoint, so it loses at most the epoch in progress; the
+scheduler gives up on a run after ``distributed.scheduler.allowed-failures`` such deaths (default
+3) and records it as failed. ``results.csv`` and ``summary.json`` are rewritten as runs finish.
+
+Every worker must see ``DIR`` (the same filesystem as the client). Interrupting the client stops
+a local cluster at once; on an existing cluster the runs already executing finish in the
+background (Dask cannot stop a running task), so wait for them before re-running the sweep.
 
 An existing ``DIR`` that is not a sweep directory, or one whose runs were made with a different
 config, is refused unless ``overwrite`` is given, which replaces it.
@@ -255,7 +259,7 @@ def run_sweep(
     ``scheduler``: address of a running Dask scheduler (``tcp://host:port``); None starts a
     LocalCluster of ``workers`` processes (default: one per CPU core, at most one per run).
     ``torch_threads``: torch intra-op threads per run (default: cores / workers on a local cluster,
-    untouched on an existing one). ``on_run_finished`` is called with each run's record as it ends.
+    the worker's thread count on an existing one). ``on_run_finished`` is called with each run's record as it ends.
     """
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
                                 or not 1 <= workers <= MAX_WORKERS):

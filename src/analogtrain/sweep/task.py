@@ -38,6 +38,9 @@ from analogtrain.sweep.spec import DEFAULT_RUNNER
 EVENT_TOPIC = "analogtrain-sweep"
 
 LOGS_DIR = "logs"
+
+#: Errors a retry would only repeat: bad input, and a divergence (an exact resume diverges again).
+NOT_RETRIED = (ConfigError, FloatingPointError)
 ERROR_FILE = "error.txt"
 SUMMARY_FILE = "summary.json"
 METRICS_FILE = "metrics.csv"
@@ -77,9 +80,24 @@ def _log(log: Path, line: str) -> None:
         os.fsync(handle.fileno())
 
 
+_TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial")
+
+
 def has_checkpoint(run_dir: str | Path) -> bool:
-    """Whether a run directory holds a checkpoint to resume from (a file ``checkpoint.*``)."""
-    return any(p.is_file() for p in Path(run_dir).glob("checkpoint.*"))
+    """Whether a run directory holds a checkpoint to resume from: a file ``checkpoint.*`` that is
+    not a half-written temporary one (``.tmp``, ``.part``)."""
+    return any(p.is_file() and p.suffix not in _TEMPORARY_SUFFIXES for p in Path(run_dir).glob("checkpoint.*"))
+
+
+def _worker_threads() -> int | None:
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except Exception:  # not on a Dask worker
+        return None
+    state = getattr(worker, "state", None)
+    return getattr(state, "nthreads", None) or getattr(worker, "nthreads", None)
 
 
 def _send_event(message: dict[str, Any]) -> None:
@@ -102,15 +120,17 @@ def execute_run(
 ) -> dict[str, Any]:
     """Train one run into ``run_dir`` (resuming whatever is there); return a small result record.
 
-    Raises what the training raises, after logging it to ``log``, so that Dask's ``retries``
-    apply; a :class:`~analogtrain.errors.ConfigError` (bad input: the same on every attempt) is
-    returned as ``{"error": ..., "traceback": ...}`` instead, so it is not retried.
+    ``torch_threads``: torch intra-op threads (None: the Dask worker's thread count). Raises what
+    the training raises, after logging it to ``log``, so that Dask's ``retries`` apply; the errors
+    of :data:`NOT_RETRIED` (the same on every attempt) are returned as ``{"error": ...,
+    "traceback": ...}`` instead.
     """
     path, log_path = Path(run_dir), Path(log)
-    if torch_threads:
+    threads = torch_threads or _worker_threads()
+    if threads:
         import torch
 
-        torch.set_num_threads(int(torch_threads))
+        torch.set_num_threads(int(threads))
     resume = has_checkpoint(path)
     fresh_over_remains = not resume and path.exists()
     host, pid = socket.gethostname(), os.getpid()
@@ -128,8 +148,9 @@ def execute_run(
         _log(log_path, f"{_now()} failed after {elapsed:.1f} s: {type(error).__name__}: {error}\n"
                        + "".join("    " + line + "\n" for line in text.splitlines()))
         _send_event({"run": name, "event": "failed"})
-        if isinstance(error, ConfigError):
-            # Bad input fails the same way every time: record it, do not let Dask retry it.
+        if isinstance(error, NOT_RETRIED):
+            # Bad input (or a divergence, which an exact resume repeats) fails the same way every
+            # time: record it, do not let Dask retry it.
             return {"name": name, "wall_time_s": elapsed, "host": host, "pid": pid, "summary": None,
                     "error": f"{type(error).__name__}: {error}", "traceback": text}
         raise
