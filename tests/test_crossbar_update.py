@@ -34,7 +34,10 @@ from analogtrain.devices import ConstantStepDevice, SoftBoundsDevice
 
 OUT, IN, BATCH = 5, 7, 4
 FAMILY_ALPHA = 1e-3
-PULSE_MODES = ("exact", "per-sample", "aggregate-trains", "aggregate-moments")
+#: The aggregate mode's count generators, each forced: batch trains listed sparsely (geometric-gap
+#: Bernoulli draws, coincidences listed per device) or densely (a uniform per train entry, counts by
+#: matrix products), and moment matching.
+PULSE_MODES = ("exact", "per-sample", "aggregate-trains-sparse", "aggregate-trains-dense", "aggregate-moments")
 BLOCKS = 20  # replicas per update: beyond ~20 the wasted off-diagonal work dominates
 
 
@@ -56,8 +59,12 @@ def use_mode(array: CrossbarArray, mode: str, monkeypatch, **config) -> None:
     """Set the array's update mode; 'aggregate-trains'/'aggregate-moments' force one of the two
     count generators of the aggregate mode (the library picks the cheaper one by a cost model)."""
     if mode.startswith("aggregate"):
-        trains = mode == "aggregate-trains"
+        trains = mode.startswith("aggregate-trains")
         monkeypatch.setattr(update_module, "_batch_trains_cheaper", lambda *args: trains)
+        sparse = mode == "aggregate-trains-sparse"
+        monkeypatch.setattr(update_module, "SPARSE_FRACTION", math.inf if sparse else -1.0)
+        monkeypatch.setattr(update_module, "DENSE_RATE", 1.0 if sparse else 0.0)
+        monkeypatch.setattr(update_module, "SPARSE_DRAW_MIN_SIZE", 0 if sparse else 2**62)
         array.update_config = UpdateConfig(mode="aggregate", **config)
     else:
         array.update_config = UpdateConfig(mode=mode, **config)
@@ -199,7 +206,7 @@ def compare_modes(device, params, x, d, lr, start, reps, monkeypatch, mean_bias_
             replicated_updates(device, x, d, lr, mode, start, reps, 100 + seed, monkeypatch, params=params)
         )
     ref_mean, ref_var, ref_var_se = results["exact"]
-    z_threshold = bonferroni_z(2 * 3 * OUT * IN)
+    z_threshold = bonferroni_z(2 * (len(PULSE_MODES) - 1) * OUT * IN)
     for mode in PULSE_MODES[1:]:
         mean, var, var_se = results[mode]
         mean_se = ((var + ref_var) / reps).sqrt()
@@ -503,3 +510,73 @@ def test_count_sampler_zero_mean_and_determinism():
     b = sample_counts(mean, squares, torch.Generator().manual_seed(1))
     assert torch.equal(a, b)
     assert a[0] == 0 and a[1] == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# The building blocks of the sparse batch-train path
+
+
+@pytest.mark.parametrize("geometric", [True, False])
+def test_bernoulli_entries_fire_with_their_probabilities(geometric, monkeypatch):
+    """Each entry fires with its own probability (exact binomial test per entry, Bonferroni over
+    all entries), never where p = 0, and the total number of fires is within 4 SD of Σ p."""
+    from scipy import stats
+
+    if geometric:
+        monkeypatch.setattr(update_module, "SPARSE_DRAW_MIN_SIZE", 0)
+    else:
+        monkeypatch.setattr(update_module, "DENSE_RATE", 0.0)
+    generator = torch.Generator().manual_seed(1)
+    p = torch.rand(60, 50, generator=generator) * 0.1
+    p[:, :5], p[:, 5:10], p[:, 10:15] = 0.1, 0.0, 1e-3
+    reps = 300
+    counts = torch.zeros(60, 50, dtype=torch.float64)
+    for _ in range(reps):
+        rows, columns = update_module.bernoulli_entries(p, generator)
+        assert bool((rows[1:] * 50 + columns[1:] > rows[:-1] * 50 + columns[:-1]).all())  # row-major, distinct
+        counts[rows, columns] += 1
+    assert float(counts[:, 5:10].sum()) == 0.0
+    prob, fired = p.double().numpy().ravel(), counts.numpy().ravel()
+    live = prob > 0
+    low = stats.binom.cdf(fired[live], reps, prob[live])
+    high = stats.binom.sf(fired[live] - 1, reps, prob[live])
+    assert 2 * min(low.min(), high.min()) * live.sum() > FAMILY_ALPHA
+    expected, sd = reps * prob.sum(), math.sqrt(reps * (prob * (1 - prob)).sum())
+    assert abs(fired.sum() - expected) < 4 * sd
+
+
+def test_sparse_and_dense_counts_of_the_same_trains_agree():
+    generator = torch.Generator().manual_seed(2)
+    x = torch.randn(16, 50, generator=generator)
+    d = torch.randn(16, 30, generator=generator) * 0.1
+    prob = update_module.pulse_probabilities(x, d, 0.01, 0.001, UpdateConfig())
+    trains = update_module.draw_batch_trains(prob, generator)
+    n_up, n_down = trains.dense_counts(prob)
+    index, sparse_up, sparse_down = trains.sparse_counts(prob)
+    assert trains.coincidences() == int(n_up.sum() + n_down.sum()) > 0
+    assert torch.equal(n_up.view(-1)[index], sparse_up) and torch.equal(n_down.view(-1)[index], sparse_down)
+    untouched = torch.ones(30 * 50, dtype=torch.bool)
+    untouched[index] = False
+    assert float((n_up + n_down).view(-1)[untouched].abs().sum()) == 0.0
+
+
+@pytest.mark.parametrize("device", [
+    ConstantStepDevice(dw_min=0.02, w_max=1.0, w_min=-1.0, dw_min_dtod=0.3),
+    SoftBoundsDevice(dw_min=0.02, w_max=1.0, w_min=-1.0, dw_min_dtod=0.3, w_max_dtod=0.2),
+])
+def test_sparse_application_equals_whole_array_application(device, monkeypatch):
+    """Without cycle-to-cycle noise (and with one sign per device and sample) the response is
+    deterministic given the counts, so updating only the pulsed devices must give exactly the
+    whole-array result over many updates."""
+    results = []
+    for fraction in (-1.0, math.inf):
+        monkeypatch.setattr(update_module, "SPARSE_FRACTION", fraction)
+        array = CrossbarArray(30, 50, device, seed=3)
+        generator = torch.Generator().manual_seed(5)
+        array.set_weight(torch.rand(30, 50, generator=generator) - 0.5)
+        for _ in range(20):
+            x = torch.rand(32, 50, generator=generator)
+            d = torch.randn(32, 30, generator=generator) * 0.03
+            array.pulse_update(x, d, 1.0)
+        results.append(array.conductance.clone())
+    assert torch.equal(results[0], results[1])

@@ -64,7 +64,9 @@ def test_failures_and_killed_workers(tmp_path):
         assert records[name]["status"] == "failed"
         assert "toy run failed on purpose" in records[name]["error"]
         assert "failed on purpose" in (out / "runs" / name / "error.txt").read_text()
-        assert records[name]["attempts"] == 2  # the first attempt and one retry
+        # The first attempt and one retry; one more start if the worker running an attempt was
+        # the one a "die" run killed (Dask reschedules what that worker was running).
+        assert records[name]["attempts"] >= 2
     for name in ("ok_lr-0.05", "ok_lr-0.2", "die_lr-0.05", "die_lr-0.2"):
         assert records[name]["status"] == "finished" and not (out / "runs" / name / "error.txt").exists()
     for name in ("die_lr-0.05", "die_lr-0.2"):

@@ -16,7 +16,10 @@ Operations (all whole-array, all counted in :attr:`CrossbarArray.operations`):
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
+from collections.abc import Iterator
 
 import torch
 
@@ -38,6 +41,33 @@ def make_generator(seed: int | None, device: torch.device | str | None = None) -
     return generator
 
 
+_TRUSTED = threading.local()
+
+
+@contextlib.contextmanager
+def checked_inputs() -> Iterator[None]:
+    """Within this block, array reads and updates skip the NaN/inf scan of their inputs.
+
+    For callers that check their data once and then make many reads of values derived from it
+    by finite operations (an LSTM layer reads every time step of a checked sequence). Shapes and
+    types are still checked.
+    """
+    depth = getattr(_TRUSTED, "depth", 0)
+    _TRUSTED.depth = depth + 1
+    try:
+        yield
+    finally:
+        _TRUSTED.depth = depth
+
+
+def check_finite(name: str, value: torch.Tensor) -> None:
+    """Reject NaN/inf in ``value`` with a message naming the argument."""
+    # One reduction decides in the common case: NaN and ±inf always make the sum non-finite; only
+    # a non-finite sum (possibly an overflow of large finite values) needs the elementwise check.
+    if value.numel() and not math.isfinite(float(value.sum())) and not bool(torch.isfinite(value).all()):
+        raise ConfigError(f"{name} must contain only finite values (no NaN or inf)")
+
+
 def check_tensor(name: str, value: torch.Tensor, shape_last: int | None = None, ndim: int | None = None) -> None:
     """Reject non-tensors, wrong shapes and NaN/inf with a message naming the argument."""
     if not isinstance(value, torch.Tensor):
@@ -48,8 +78,8 @@ def check_tensor(name: str, value: torch.Tensor, shape_last: int | None = None, 
         raise ConfigError(
             f"{name} must have last dimension {shape_last}, got shape {tuple(value.shape)}"
         )
-    if not bool(torch.isfinite(value).all()):
-        raise ConfigError(f"{name} must contain only finite values (no NaN or inf)")
+    if not getattr(_TRUSTED, "depth", 0):
+        check_finite(name, value)
 
 
 class CrossbarArray:
@@ -97,6 +127,10 @@ class CrossbarArray:
         self.conductance = device.clip(self.conductance, self.params)
         self.reference = reference
         self.operations = OperationCounter()
+        self._weight_cache: torch.Tensor | None = None
+        self._stack: torch.Tensor | None = None
+        self._stack_key: tuple | None = None
+        self._weight_key: tuple | None = None
 
     # -- reads ------------------------------------------------------------------------------
     @property
@@ -112,7 +146,14 @@ class CrossbarArray:
         """The stored weight ``G_main − G_ref`` (a copy-free view when there is no reference)."""
         if self.reference is None:
             return self.conductance
-        return self.conductance - self.reference.conductance
+        # Cached until either conductance tensor is replaced or changed in place (its version
+        # counter); the key holds the tensors themselves, so a new tensor never matches an old key.
+        main, ref = self.conductance, self.reference.conductance
+        key = self._weight_key
+        if key is None or key[0] is not main or key[2] is not ref or key[1] != main._version or key[3] != ref._version:
+            self._weight_cache = main - ref
+            self._weight_key = (main, main._version, ref, ref._version)
+        return self._weight_cache
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``y = W x`` for a batch x of shape (batch, in) or (in,), through the forward periphery."""
@@ -145,7 +186,8 @@ class CrossbarArray:
         if lr == 0:
             return 0.0
         self.conductance, pulses = pulse_update(
-            self.conductance, self.params, self.device_model, x2, d2, float(lr), self.update_config, self.generator
+            self.conductance, self.params, self.device_model, x2, d2, float(lr), self.update_config, self.generator,
+            self._stacked_params(),
         )
         self.operations.parallel_updates += x2.shape[0]
         self.operations.device_pulses += pulses
@@ -209,6 +251,20 @@ class CrossbarArray:
         self.operations.load(state["operations"])
 
     # -- helpers --------------------------------------------------------------------------------
+    def _stacked_params(self) -> torch.Tensor:
+        """The per-device parameters as one (len(params), numel) tensor, in ``params`` order.
+
+        Cached until ``params`` or any of its tensors is replaced or changed in place.
+        """
+        key = tuple((name, value, value._version) for name, value in self.params.items())
+        cached = self._stack_key
+        if cached is None or len(cached) != len(key) or any(
+            a[0] != b[0] or a[1] is not b[1] or a[2] != b[2] for a, b in zip(cached, key)
+        ):
+            self._stack = torch.stack([value.reshape(-1) for value in self.params.values()])
+            self._stack_key = key
+        return self._stack
+
     def _as_batch(self, name: str, value: torch.Tensor, size: int) -> torch.Tensor:
         if isinstance(value, torch.Tensor) and value.dim() == 1:
             value = value[None, :]

@@ -44,6 +44,8 @@ Modes (:class:`UpdateConfig.mode`):
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
 from typing import Literal
 
 import torch
@@ -76,32 +78,50 @@ class PulseProbabilities:
     column: torch.Tensor  # (batch, in) probabilities of the column (x) trains
     row: torch.Tensor  # (batch, out) probabilities of the row (δ) trains
     bit_length: torch.Tensor  # (batch,) train length of each sample (0: no pulses)
-    column_sign: torch.Tensor  # (batch, in)
-    row_sign: torch.Tensor  # (batch, out)
+    x: torch.Tensor  # (batch, in) the inputs (their signs are the column trains' polarities)
+    d: torch.Tensor  # (batch, out) the errors (their signs are the row trains' polarities)
+
+    @functools.cached_property
+    def column_sign(self) -> torch.Tensor:
+        """(batch, in) sign of x (computed when first needed: the sparse path needs only a few)."""
+        return torch.sign(self.x)
+
+    @functools.cached_property
+    def row_sign(self) -> torch.Tensor:
+        """(batch, out) sign of δ."""
+        return torch.sign(self.d)
 
 
 def pulse_probabilities(
     x: torch.Tensor, d: torch.Tensor, lr: float, granularity: float, config: UpdateConfig
 ) -> PulseProbabilities:
-    """Per-slot probabilities and bit lengths for each sample (see module docstring)."""
-    x_max = x.abs().amax(dim=1)
-    d_max = d.abs().amax(dim=1)
-    k = lr * x_max * d_max / granularity
+    """Per-slot probabilities and bit lengths for each sample (see module docstring).
+
+    A sample with no input or no error (k = 0) gets bit length 0 (no slots); its probabilities
+    are finite and unused.
+    """
+    x_abs, d_abs = x.abs(), d.abs()
+    x_max, d_max = x_abs.amax(dim=1), d_abs.amax(dim=1)
+    k = (x_max * d_max).mul_(lr / granularity)
     if config.bl_management:
-        bit_length = torch.ceil(k).clamp(max=config.bl)
+        bit_length = k.ceil().clamp_(max=config.bl)  # ⌈k⌉ ≤ bl, and 0 where k = 0
     else:
-        bit_length = torch.full_like(k, float(config.bl))
-    bit_length = torch.where(k > 0, bit_length, torch.zeros_like(k))
-    scale = torch.sqrt(lr / (granularity * bit_length.clamp(min=1.0)))
+        bit_length = (k > 0).to(x.dtype).mul_(config.bl)
+    # scale = √(lr/(granularity·BL)); under update management the two scales are tilted by
+    # √(max|δ|/max|x|) so that both largest probabilities are √(k/BL).
+    scale = bit_length.clamp(min=1.0).reciprocal_().mul_(lr / granularity).sqrt_()
     if config.update_management:
-        ratio = torch.sqrt(d_max / x_max.clamp(min=1e-30)).clamp(min=1e-15)
-        ratio = torch.where(k > 0, ratio, torch.ones_like(ratio))
-        column_scale, row_scale = scale * ratio, scale / ratio
+        ratio = (d_max + _TINY_MAX).div_(x_max + _TINY_MAX).sqrt_()  # 1 where both are 0
+        column_scale, row_scale = scale * ratio, scale.div_(ratio)
     else:
         column_scale = row_scale = scale
-    column = (x.abs() * column_scale[:, None]).clamp(max=1.0)
-    row = (d.abs() * row_scale[:, None]).clamp(max=1.0)
-    return PulseProbabilities(column, row, bit_length, torch.sign(x), torch.sign(d))
+    column = x_abs.mul_(column_scale[:, None]).clamp_(max=1.0)
+    row = d_abs.mul_(row_scale[:, None]).clamp_(max=1.0)
+    return PulseProbabilities(column, row, bit_length, x, d)
+
+
+#: Added to both maxima in the update-management ratio so that it is finite when either is 0.
+_TINY_MAX = 1e-20
 
 
 def expected_pulse_counts(prob: PulseProbabilities) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -134,18 +154,27 @@ def pulse_update(
     lr: float,
     config: UpdateConfig,
     generator: torch.Generator | None = None,
+    stacked: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, float]:
     """Apply ``ΔW = −lr·dᵀx`` to ``weights`` (out, in) by pulses; returns (new weights, pulses).
 
-    ``x`` is (batch, in) and ``d`` (batch, out).
+    ``x`` is (batch, in) and ``d`` (batch, out). ``stacked``: the parameters as one tensor (see
+    :func:`apply_at`), for speed.
     """
     if config.mode == "none":
         return weights - lr * d.T @ x, 0.0
     prob = pulse_probabilities(x, d, lr, device.granularity, config)
     if config.mode == "aggregate":
         slots = int(prob.bit_length.sum())
-        if _batch_trains_cheaper(slots, x.shape[0], d.shape[1], x.shape[1]):
-            n_up, n_down = batch_train_counts(prob, generator)
+        if _batch_trains_cheaper(prob, slots, x.shape[0], d.shape[1], x.shape[1]):
+            trains = draw_batch_trains(prob, generator)
+            coincidences = trains.coincidences()
+            if coincidences == 0:
+                return weights, 0.0
+            if coincidences <= SPARSE_FRACTION * weights.numel():
+                index, n_up, n_down = trains.sparse_counts(prob)
+                return apply_at(device, weights, params, index, n_up, n_down, generator, stacked), float(coincidences)
+            n_up, n_down = trains.dense_counts(prob)
         else:
             mean_up, squares_up, mean_down, squares_down = expected_pulse_counts(prob)
             n_up = sample_counts(mean_up, squares_up, generator)
@@ -153,7 +182,7 @@ def pulse_update(
         pulses = float(n_up.sum() + n_down.sum())
         if pulses == 0.0:
             return weights, 0.0
-        return device.apply_pulses(weights, params, n_up, n_down, generator), pulses
+        return apply_counts(device, weights, params, n_up, n_down, generator, stacked), pulses
     pulses = 0.0
     for b in range(x.shape[0]):
         bit_length = int(prob.bit_length[b])
@@ -167,7 +196,7 @@ def pulse_update(
             n_up = counts * (direction > 0)
             n_down = counts * (direction < 0)
             pulses += float(counts.sum())
-            weights = device.apply_pulses(weights, params, n_up, n_down, generator)
+            weights = apply_counts(device, weights, params, n_up, n_down, generator, stacked)
         else:  # exact: slot by slot, one pulse per coincidence
             for slot in range(bit_length):
                 coincide = rows[slot][:, None] * columns[slot][None, :]
@@ -178,36 +207,220 @@ def pulse_update(
     return weights, pulses
 
 
-def _batch_trains_cheaper(slots: int, batch: int, rows: int, columns: int) -> bool:
+#: Below this fraction of devices receiving pulses, only those devices are computed.
+SPARSE_FRACTION = 0.3
+
+
+def apply_counts(
+    device: PulsedDevice,
+    weights: torch.Tensor,
+    params: DeviceParameters,
+    n_up: torch.Tensor,
+    n_down: torch.Tensor,
+    generator: torch.Generator | None = None,
+    stacked: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``device.apply_pulses`` on the devices that receive pulses; returns new weights.
+
+    In training most devices of a large array receive no pulse in a given update (mean-reduced
+    errors and update management give per-device pulse counts well below one). Where fewer than
+    :data:`SPARSE_FRACTION` of the devices have pulses, their weights, parameters and counts are
+    gathered into flat vectors, updated there and scattered back: the physics is the same (a
+    device without pulses does not change), the cost scales with the pulsed devices.
+    """
+    active = torch.add(n_up, n_down).view(-1).nonzero().squeeze(1)
+    if active.numel() == 0:
+        return weights
+    if active.numel() > SPARSE_FRACTION * weights.numel():
+        return device.apply_pulses(weights, params, n_up, n_down, generator)
+    return apply_at(device, weights, params, active, n_up.reshape(-1).index_select(0, active),
+                    n_down.reshape(-1).index_select(0, active), generator, stacked)
+
+
+def apply_at(
+    device: PulsedDevice,
+    weights: torch.Tensor,
+    params: DeviceParameters,
+    index: torch.Tensor,
+    n_up: torch.Tensor,
+    n_down: torch.Tensor,
+    generator: torch.Generator | None = None,
+    stacked: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """New weights after ``n_up``/``n_down`` pulses at the flat positions ``index`` (1-D each).
+
+    ``stacked``: optionally the parameters as one (len(params), numel) tensor, rows in the order
+    of ``params`` (one gather instead of one per parameter).
+    """
+    if stacked is None:
+        flat = {name: value.reshape(-1).index_select(0, index) for name, value in params.items()}
+    else:
+        flat = dict(zip(params, stacked.index_select(1, index)))
+    updated = device.apply_pulses(weights.reshape(-1).index_select(0, index), flat, n_up, n_down, generator)
+    result = weights.clone()
+    result.view(-1).index_copy_(0, index, updated)
+    return result
+
+
+def _batch_trains_cheaper(prob: PulseProbabilities, slots: int, batch: int, rows: int, columns: int) -> bool:
     """Rough CPU cost model (ns) of the two aggregate count generators; speed only.
 
-    Batch trains: two matrix products of depth Σ BL plus (rows + columns)·Σ BL random draws.
-    Moment matching: four matrix products of depth batch plus ~90 ns of sampling per device.
+    Batch trains: drawing the trains (per entry, or per candidate of the geometric-gap draw when
+    the probabilities are small, see :func:`bernoulli_entries`), then either listing the expected
+    coincidences E (sparse) or two matrix products of depth Σ BL (dense). Moment matching: four
+    matrix products of depth batch plus ~90 ns of sampling per device.
     """
     cells = rows * columns
-    trains = slots * (2 * cells * 0.04 + (rows + columns) * 6.0)
+
+    def draw_cost(probabilities: torch.Tensor, width: int) -> float:
+        size = slots * width
+        rate = float(probabilities.max()) if probabilities.numel() else 0.0
+        if rate <= DENSE_RATE and size >= SPARSE_DRAW_MIN_SIZE:
+            return size * rate * 110.0 + 150e3
+        return size * 13.0
+
+    expected = float((prob.row.sum(dim=1) * prob.column.sum(dim=1) * prob.bit_length).sum())
+    if expected <= SPARSE_FRACTION * cells:
+        counting = expected * 250.0 + 300e3
+    else:
+        counting = 2 * slots * cells * 0.04 + cells * 15.0
+    trains = draw_cost(prob.row, rows) + draw_cost(prob.column, columns) + counting
     moments = 4 * batch * cells * 0.04 + cells * 90.0
     return trains <= moments
 
 
-def batch_train_counts(prob: PulseProbabilities, generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Exact up/down coincidence counts of a batch from its stacked pulse trains.
+@dataclasses.dataclass
+class BatchTrains:
+    """The pulse trains of a whole batch, stacked, as lists of firing entries.
 
-    Sample b contributes BL_b slots; all slots of all samples form one (Σ BL) × n bit matrix per
-    side. ``total = |D|ᵀ|X|`` and ``net = −(sign·D)ᵀ(sign·X)`` give n_up = (total + net)/2 and
-    n_down = (total − net)/2.
+    Sample b contributes BL_b slots; ``sample[t]`` is the sample of slot t. Row i fires in slot
+    ``row_slot[k]`` for every k with ``row_index[k] = i`` (sorted by slot), and likewise for the
+    columns.
     """
+
+    sample: torch.Tensor  # (Σ BL,) long
+    row_slot: torch.Tensor
+    row_index: torch.Tensor
+    column_slot: torch.Tensor
+    column_index: torch.Tensor
+    shape: tuple[int, int]  # (out, in)
+
+    @property
+    def slots(self) -> int:
+        return self.sample.numel()
+
+    def _per_slot(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return (torch.bincount(self.row_slot, minlength=self.slots),
+                torch.bincount(self.column_slot, minlength=self.slots))
+
+    def coincidences(self) -> int:
+        """Total number of device pulses: Σ_t (rows firing in t)·(columns firing in t)."""
+        rows, columns = self._per_slot()
+        return int((rows * columns).sum())
+
+    def dense_counts(self, prob: PulseProbabilities) -> tuple[torch.Tensor, torch.Tensor]:
+        """(n_up, n_down) of every device (out, in) by two matrix products over the slots.
+
+        With the bit matrices D (slots × out) and X (slots × in), ``total = Dᵀ X`` and
+        ``net = −(sign·D)ᵀ(sign·X)`` give n_up = (total + net)/2 and n_down = (total − net)/2.
+        """
+        dtype, device = prob.row.dtype, prob.row.device
+        rows = torch.zeros(self.slots, self.shape[0], dtype=dtype, device=device)
+        rows[self.row_slot, self.row_index] = 1.0
+        columns = torch.zeros(self.slots, self.shape[1], dtype=dtype, device=device)
+        columns[self.column_slot, self.column_index] = 1.0
+        total = rows.T @ columns
+        net = -((rows * prob.row_sign[self.sample]).T @ (columns * prob.column_sign[self.sample]))
+        return (total + net).mul_(0.5).round_(), (total - net).mul_(0.5).round_()
+
+    def sparse_counts(self, prob: PulseProbabilities) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(flat device index, n_up, n_down) of the devices that receive pulses.
+
+        Every coincidence (slot t, row i, column j) is listed — for each firing row entry (t, i),
+        all firing column entries of the same slot — and counted per device, in the direction
+        −sign(δ_i x_j) of its sample. The cost scales with the number of coincidences, not with
+        the size of the array.
+        """
+        row_slot, row_index, column_slot, column_index = (
+            self.row_slot, self.row_index, self.column_slot, self.column_index)
+        row_sign = torch.sign(prob.d[self.sample[row_slot], row_index])
+        column_sign = torch.sign(prob.x[self.sample[column_slot], column_index])
+        per_slot = torch.bincount(column_slot, minlength=self.slots)  # firing columns per slot
+        repeats = per_slot[row_slot]  # coincidences of each firing row entry
+        entry = torch.repeat_interleave(repeats)  # the row entry of every coincidence
+        # Coincidence e of row entry r pairs with column entry e + (first column entry of r's slot)
+        # − (first coincidence of r).
+        shift = (per_slot.cumsum(0) - per_slot)[row_slot] - (repeats.cumsum(0) - repeats)
+        column_entry = torch.arange(entry.numel(), device=entry.device) + shift[entry]
+        key = row_index[entry] * self.shape[1] + column_index[column_entry]
+        up = (row_sign[entry] * column_sign[column_entry]) < 0
+        index, inverse, total = torch.unique(key, return_inverse=True, return_counts=True)
+        dtype = prob.row.dtype
+        n_up = torch.zeros(index.numel(), dtype=dtype, device=index.device).index_add_(0, inverse, up.to(dtype))
+        return index, n_up, total.to(dtype) - n_up
+
+
+def draw_batch_trains(prob: PulseProbabilities, generator) -> BatchTrains:
+    """Draw the row and column trains of every sample (BL_b slots each) in one go."""
     lengths = prob.bit_length.to(torch.long)
-    row_probs = prob.row.repeat_interleave(lengths, dim=0)
-    column_probs = prob.column.repeat_interleave(lengths, dim=0)
-    rows = (torch.rand(row_probs.shape, generator=generator, device=row_probs.device,
-                       dtype=row_probs.dtype) < row_probs).to(row_probs.dtype)
-    columns = (torch.rand(column_probs.shape, generator=generator, device=column_probs.device,
-                          dtype=column_probs.dtype) < column_probs).to(column_probs.dtype)
-    total = rows.T @ columns
-    net = -((rows * prob.row_sign.repeat_interleave(lengths, dim=0)).T
-            @ (columns * prob.column_sign.repeat_interleave(lengths, dim=0)))
-    return (total + net).mul_(0.5).round_(), (total - net).mul_(0.5).round_()
+    if bool((lengths == 1).all()):  # every sample one slot (small updates): no copies
+        sample = torch.arange(lengths.numel(), device=lengths.device)
+        row_probs, column_probs = prob.row, prob.column
+    else:
+        sample = torch.repeat_interleave(torch.arange(lengths.numel(), device=lengths.device), lengths)
+        row_probs, column_probs = prob.row[sample], prob.column[sample]
+    row_slot, row_index = bernoulli_entries(row_probs, generator)
+    column_slot, column_index = bernoulli_entries(column_probs, generator)
+    return BatchTrains(sample, row_slot, row_index, column_slot, column_index,
+                       (prob.row.shape[1], prob.column.shape[1]))
+
+
+def batch_train_counts(prob: PulseProbabilities, generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact up/down coincidence counts (out, in) of a batch from its stacked pulse trains."""
+    return draw_batch_trains(prob, generator).dense_counts(prob)
+
+
+#: Above this largest probability, :func:`bernoulli_entries` draws one uniform per entry (the
+#: geometric-gap draw costs ~8× more per candidate than a uniform per entry).
+DENSE_RATE = 0.125
+#: Below this many entries, :func:`bernoulli_entries` draws one uniform per entry (fewer operations).
+SPARSE_DRAW_MIN_SIZE = 16384
+
+
+def bernoulli_entries(probabilities: torch.Tensor, generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """(row, column) of the entries of an independent Bernoulli draw of each probability, row-major.
+
+    When every probability is at most r = max p ≤ :data:`DENSE_RATE`, candidates are drawn as a
+    Bernoulli(r) process along the flattened matrix by geometric gaps,
+    ``G = ⌊ln(1 − U)/ln(1 − r)⌋ + 1`` (P(G > g) = (1 − r)^g), and each candidate is kept with
+    probability p/r — exactly Bernoulli(p) per entry, with work proportional to r·size instead of
+    size (pulse probabilities are mostly small). Otherwise one uniform per entry.
+    """
+    columns = probabilities.shape[1]
+    flat = probabilities.reshape(-1)
+    rate = float(flat.max()) if flat.numel() else 0.0
+    if rate <= 0.0:
+        empty = torch.zeros(0, dtype=torch.long, device=flat.device)
+        return empty, empty
+    if rate > DENSE_RATE or rate >= 1.0 or flat.numel() < SPARSE_DRAW_MIN_SIZE:
+        uniform = torch.rand(probabilities.shape, generator=generator, device=flat.device, dtype=flat.dtype)
+        return (uniform < probabilities).nonzero(as_tuple=True)
+    log_miss = math.log1p(-rate)
+    size, last, parts = flat.numel(), -1, []
+    while last < size - 1:
+        remaining = (size - 1 - last) * rate
+        draws = int(remaining + 6.0 * math.sqrt(remaining) + 16.0)
+        uniform = torch.rand(draws, generator=generator, device=flat.device, dtype=torch.float32)
+        gaps = torch.log1p(uniform.neg_()).div_(log_miss).to(torch.long).add_(1)  # ⌊·⌋ of a value ≥ 0
+        positions = gaps.cumsum_(0).add_(last)
+        last = int(positions[-1])
+        parts.append(positions[positions < size] if last >= size else positions)
+    candidates = parts[0] if len(parts) == 1 else torch.cat(parts)
+    keep = torch.rand(candidates.numel(), generator=generator, device=flat.device,
+                      dtype=flat.dtype).mul_(rate) < flat[candidates]
+    fired = candidates[keep]
+    row = torch.div(fired, columns, rounding_mode="floor")
+    return row, fired - row * columns
 
 
 def _bits(probabilities: torch.Tensor, length: int, generator) -> torch.Tensor:
@@ -229,5 +442,11 @@ __all__ = [
     "pulse_probabilities",
     "expected_pulse_counts",
     "pulse_update",
+    "apply_counts",
+    "apply_at",
+    "BatchTrains",
+    "draw_batch_trains",
+    "batch_train_counts",
+    "bernoulli_entries",
     "expected_update",
 ]

@@ -65,6 +65,34 @@ def randn(shape, generator: torch.Generator | None, like: torch.Tensor | None = 
     return torch.randn(shape, generator=generator, device=device, dtype=dtype or torch.float32)
 
 
+class _Constants:
+    """0-dimensional tensors of the constants of the closed-form response, per dtype and device."""
+
+    def __init__(self, dtype: torch.dtype, device: torch.device) -> None:
+        def make(value: float) -> torch.Tensor:
+            return torch.tensor(value, dtype=dtype, device=device)
+
+        self.tiny, self.one, self.two, self.half = make(1e-30), make(1.0), make(2.0), make(0.5)
+        self.minus_two, self.twelfth, self.series_17_360 = make(-2.0), make(1.0 / 12.0), make(17.0 / 360.0)
+        self._make = make
+        self._std: dict[float, torch.Tensor] = {}
+
+    def std_squared(self, std: float) -> torch.Tensor:
+        if std not in self._std:
+            self._std[std] = self._make(std * std)
+        return self._std[std]
+
+
+_CONSTANTS: dict[tuple[torch.dtype, torch.device], _Constants] = {}
+
+
+def _constants(like: torch.Tensor) -> _Constants:
+    key = (like.dtype, like.device)
+    if key not in _CONSTANTS:
+        _CONSTANTS[key] = _Constants(like.dtype, like.device)
+    return _CONSTANTS[key]
+
+
 def _phi1(z: torch.Tensor) -> torch.Tensor:
     """(eᶻ − 1)/z, 1 at z = 0."""
     small = z.abs() < 1e-6
@@ -437,23 +465,25 @@ class AffineStepDevice(PulsedDevice):
         return (p["dw_down"] + p["c_down"] * w).clamp_(min=0.0)
 
     def apply_pulses(self, w, p, n_up, n_down, generator=None):
-        # In-place arithmetic throughout: on large arrays, fresh temporaries cost more than the math.
-        log_factor = (n_up * p["log_keep_up"]).addcmul_(n_down, p["log_keep_down"])  # λ = ln L ≤ 0
-        rate = (n_up * p["c_up"]).addcmul_(n_down, p["c_down"])
-        drive = (n_up * p["dw_up"]).addcmul_(n_down, p["dw_down"], value=-1.0)
-        # w_n = L·w + drive·(1 − L)/rate; (1 − L)/rate tends to 1 as the rate goes to 0.
+        # Few, mostly in-place operations: on large arrays fresh temporaries cost more than the
+        # math, on small ones (the pulsed devices of a sparse update) every operation's fixed cost
+        # counts; constants are 0-dimensional tensors (a Python scalar costs a conversion per op).
+        const = _constants(w)
+        log_factor = torch.addcmul(n_up * p["log_keep_up"], n_down, p["log_keep_down"])  # λ = ln L ≤ 0
+        rate = torch.addcmul(n_up * p["c_up"], n_down, p["c_down"])
+        drive = torch.addcmul(n_up * p["dw_up"], n_down, p["dw_down"], value=-1.0)
         decay = torch.expm1(log_factor)  # L − 1
-        saturating = rate > 1e-12
-        ratio = decay.neg().div_(rate.clamp(min=1e-12)).masked_fill_(~saturating, 1.0)
+        # w_n = L·w + drive·(1 − L)/rate, with (1 − L)/rate → 1 as the rate goes to 0.
+        ratio = torch.sub(const.tiny, decay).div_(rate + const.tiny)
         new = torch.addcmul(w, decay, w).addcmul_(drive, ratio)
-        mixed = bool(((n_up > 0) & (n_down > 0)).any())
+        mixed = bool(torch.logical_and(n_up, n_down).any())
         if self.dw_min_std > 0 or mixed:
-            variance = self._spread(w, p, n_up, n_down, log_factor, decay, rate, drive, saturating, mixed)
+            variance = self._spread(w, p, n_up, n_down, log_factor, decay, rate, drive, mixed, const)
             noise = randn(w.shape, generator, like=w)
             new.addcmul_(variance.clamp_(min=0.0).sqrt_(), noise)
-        return self.clip(new, p)
+        return new.clamp_(p["w_min"], p["w_max"])  # each device's own bounds (w_min ≤ 0 ≤ w_max)
 
-    def _spread(self, w, p, n_up, n_down, log_factor, decay, rate, drive, saturating, mixed):
+    def _spread(self, w, p, n_up, n_down, log_factor, decay, rate, drive, mixed, const):
         """Variance of the result: summed cycle-to-cycle noise plus the random order.
 
         Noise: the noise σ·Δw±(w) of one pulse is contracted by the later pulses, so along the
@@ -473,32 +503,38 @@ class AffineStepDevice(PulsedDevice):
         uniform draw of n⁺ of the T slots, so the order adds n⁺n⁻/(T − 1)·Var_s[g] with
         Var_s[g] = (U + E)²·Var_u[e^{λu}], u uniform on [0, 1] (first order in the steps; 0 for
         one sign or constant steps).
+
+        Where the rate n⁺c⁺ + n⁻c⁻ vanishes (no saturation) w∞ is not defined; every term that
+        uses it is then multiplied by a zero slope, so w∞ = drive/max(rate, 10⁻¹²) serves.
         """
-        keep = decay + 1.0  # L
-        # φ₁(λ) = (L − 1)/λ (1 at λ = 0) and φ₁(2λ) = φ₁(λ)·(1 + L)/2, from one expm1.
-        phi = (decay / log_factor.clamp(max=-1e-30)).masked_fill_(log_factor >= 0, 1.0)
-        phi_double = (keep + 1.0).mul_(phi).mul_(0.5)
-        target = torch.where(saturating, drive / rate.clamp(min=1e-12), w)
-        up = torch.addcmul(p["dw_up"], p["c_up"], target, value=-1.0)
-        down = torch.addcmul(p["dw_down"], p["c_down"], target)
-        offset = target.neg_().add_(w)  # D = w − w∞ (target's buffer is reused)
-        variance = torch.zeros_like(w)
+        # φ₁(λ) = (L − 1)/λ (1 at λ = 0; λ ≤ 0) and φ₁(2λ) = φ₁(λ)·(1 + L)/2, from one expm1.
+        phi = torch.sub(decay, const.tiny).div_(log_factor - const.tiny)
+        phi_double = torch.add(decay, const.two).mul_(phi).mul_(const.half)
+        target = rate.clamp(min=1e-12).reciprocal_().mul_(drive)  # w∞
+        up = torch.addcmul(p["dw_up"], p["c_up"], target, value=-1.0)  # U
+        down = torch.addcmul(p["dw_down"], p["c_down"], target)  # E
+        offset = target.neg_().add_(w)  # D (target's buffer is reused)
+        offset.addcmul_(offset, decay)  # D·L
+        pulses = torch.add(n_up, n_down)
         if self.dw_min_std > 0:
             up_term = n_up * up
             down_term = n_down * down
-            variance = (up_term * up).addcmul_(down_term, down).mul_(phi_double)
+            variance = torch.addcmul(up_term * up, down_term, down).mul_(phi_double)
             cross = down_term.mul_(p["c_down"]).addcmul_(up_term, p["c_up"], value=-1.0)
-            variance.addcmul_(cross.mul_(offset).mul_(keep), phi, value=2.0)
-            square = (n_up * p["c_up"].square()).addcmul_(n_down, p["c_down"].square())
-            variance.addcmul_(square, offset.mul_(keep).square_())
-            pulses = (n_up + n_down).clamp_(min=1.0)
-            variance.mul_(log_factor.div(pulses).mul_(-2.0).exp_()).mul_(self.dw_min_std**2)
+            variance.addcmul_(cross.mul_(offset), phi, value=2.0)
+            square = torch.addcmul(n_up * p["c_up"].square(), n_down, p["c_down"].square())
+            variance.addcmul_(square, offset.square_())
+            # e^{−2λ/T}·σ²
+            contraction = log_factor.div(pulses.clamp(min=1.0)).mul_(const.minus_two).exp_().mul_(const.std_squared(self.dw_min_std))
+            variance.mul_(contraction)
+        else:
+            variance = torch.zeros_like(w)
         if mixed:
-            slots = (n_up * n_down).div_((n_up + n_down - 1.0).clamp_(min=1.0))
+            slots = (n_up * n_down).div_(pulses.sub_(const.one).clamp_(min=1.0))
             # Var_u[e^{λu}] = φ₁(2λ) − φ₁(λ)², by its series where the difference would cancel.
-            small = log_factor > -0.05
-            spread = (log_factor * (17.0 / 360.0)).add_(1.0 / 12.0).mul_(log_factor).add_(1.0 / 12.0)
+            spread = torch.addcmul(const.twelfth, log_factor, const.series_17_360).mul_(log_factor).add_(const.twelfth)
             spread.mul_(log_factor.square())
+            small = log_factor > -0.05
             if not bool(small.all()):
                 spread = torch.where(small, spread, phi_double - phi.square())
             variance.addcmul_(slots, up.add_(down).square_().mul_(spread))

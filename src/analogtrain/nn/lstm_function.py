@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import torch
 
+from analogtrain.crossbar.array import check_finite, checked_inputs
+
 
 def lstm_sequence(algorithm, x, h0, c0, bias, hidden: int, analog_bias: bool, keep: bool):
     """Run one layer over x (T, B, I) from (h0, c0) (B, H). ``bias``: (4H,) or None.
@@ -117,7 +119,10 @@ class AnalogLSTMLayerFunction(torch.autograd.Function):
         bias = None
         if bias_ih is not None:
             bias = bias_ih + bias_hh
-        out, h, c, saved = lstm_sequence(tile.algorithm, x, h0, c0, bias, hidden, analog_bias, keep=True)
+        for name, value in (("input", x), ("h_0", h0), ("c_0", c0)):
+            check_finite(name, value)
+        with checked_inputs():  # every read vector derives from x, h0, c0 by bounded operations
+            out, h, c, saved = lstm_sequence(tile.algorithm, x, h0, c0, bias, hidden, analog_bias, keep=True)
         ctx.tile, ctx.hidden, ctx.inputs = tile, hidden, x.shape[2]
         ctx.saved = saved
         return out, h, c
@@ -125,9 +130,12 @@ class AnalogLSTMLayerFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out, grad_h, grad_c):  # type: ignore[override]
         tile = ctx.tile
-        dx, dh0, dc0, dz, xh = lstm_sequence_backward(
-            tile.algorithm, ctx.saved, grad_out.contiguous(), grad_h, grad_c, ctx.hidden, ctx.inputs
-        )
+        for name, grad in (("output gradient", grad_out), ("h_n gradient", grad_h), ("c_n gradient", grad_c)):
+            check_finite(name, grad)
+        with checked_inputs():  # every error vector derives from the checked gradients
+            dx, dh0, dc0, dz, xh = lstm_sequence_backward(
+                tile.algorithm, ctx.saved, grad_out.contiguous(), grad_h, grad_c, ctx.hidden, ctx.inputs
+            )
         ctx.saved = None
         if ctx.needs_input_grad[5]:
             tile.add_pending(xh.reshape(-1, xh.shape[2]), dz.reshape(-1, dz.shape[2]))

@@ -327,6 +327,11 @@ def _drain(futures: dict, collector: Collector, bar: Progress, on_run_finished) 
             done = set()
         for future in done:
             run = futures[future]
+            if future.status not in ("finished", "error", "cancelled"):
+                # Lost with a worker that died after the run ended (its result lived there): Dask
+                # recomputes it (the run resumes, finds itself finished and returns at once).
+                pending.add(future)
+                continue
             if future.status == "finished":
                 result = future.result()
                 if result.get("error"):
@@ -337,6 +342,9 @@ def _drain(futures: dict, collector: Collector, bar: Progress, on_run_finished) 
                     bar.completed(run.name, True, f"finished in {result.get('wall_time_s', 0):.1f} s")
             else:
                 error, details = _describe_failure(future)
+                if error is None:  # the status changed under us (lost, then recomputed): wait on
+                    pending.add(future)
+                    continue
                 collector.failed(run, error, details)
                 bar.completed(run.name, False, f"failed: {error}")
             if on_run_finished is not None:
@@ -346,13 +354,16 @@ def _drain(futures: dict, collector: Collector, bar: Progress, on_run_finished) 
         collector.write(force=not pending)
 
 
-def _describe_failure(future) -> tuple[str, str]:
+def _describe_failure(future) -> tuple[str | None, str]:
+    """(error text, traceback) of a failed future; (None, "") if it has no exception after all."""
     import traceback as _tb
 
     try:
         exception = future.exception()
     except Exception as error:  # cancelled, lost scheduler
         return f"{type(error).__name__}: {error}", ""
+    if exception is None:
+        return None, ""
     name = type(exception).__name__
     if name == "KilledWorker":
         error = ("KilledWorker: the worker running this run died too many times "
