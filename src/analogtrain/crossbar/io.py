@@ -79,8 +79,15 @@ def quantize(values: torch.Tensor, resolution: float, bound: float) -> torch.Ten
     """Round to the nearest multiple of the step ``resolution·2·bound`` (absolute if bound = inf)."""
     if resolution <= 0:
         return values
+    return _quantize_(values.clone(), resolution, bound)
+
+
+def _quantize_(values: torch.Tensor, resolution: float, bound: float) -> torch.Tensor:
+    """:func:`quantize` in place (on a tensor the caller owns)."""
+    if resolution <= 0:
+        return values
     step = resolution * (2.0 * bound if math.isfinite(bound) else 1.0)
-    return torch.round(values / step) * step
+    return values.div_(step).round_().mul_(step)
 
 
 def analog_read(
@@ -98,12 +105,18 @@ def analog_read(
         return inputs @ matrix.T
     if io.noise_management == "abs_max":
         alpha = inputs.abs().amax(dim=1, keepdim=True)
-        alpha = torch.where(alpha > 0, alpha, torch.ones_like(alpha))
+        alpha.masked_fill_(alpha == 0, 1.0)  # an all-zero vector is read as it is
+        output = _one_pass(matrix, inputs / alpha, io, generator)
     else:
-        alpha = torch.ones(inputs.shape[0], 1, dtype=inputs.dtype, device=inputs.device)
-    scale = torch.ones_like(alpha)
-    output = _one_pass(matrix, inputs / alpha, io, generator)
-    if io.bound_management == "iterative" and math.isfinite(io.out_bound):
+        alpha = None
+        output = _one_pass(matrix, inputs.clone(), io, generator)
+    if io.bound_management == "iterative" and math.isfinite(io.out_bound) and bool(
+        (output.abs().amax() >= io.out_bound)
+    ):
+        # Some vector's output clipped: halve its input (k += 1) until none clips or the factor
+        # reaches max_bm_factor; only those vectors are read again.
+        scale = torch.ones(inputs.shape[0], 1, dtype=inputs.dtype, device=inputs.device)
+        base = alpha if alpha is not None else torch.ones_like(scale)
         rows = torch.arange(inputs.shape[0], device=inputs.device)
         while True:
             clipped = (output[rows].abs() >= io.out_bound).any(dim=1)
@@ -111,18 +124,20 @@ def analog_read(
             if rows.numel() == 0:
                 break
             scale[rows] *= 2.0
-            output[rows] = _one_pass(matrix, inputs[rows] / (alpha[rows] * scale[rows]), io, generator)
-    return output * alpha * scale
+            output[rows] = _one_pass(matrix, inputs[rows] / (base[rows] * scale[rows]), io, generator)
+        return output.mul_(base * scale)
+    return output.mul_(alpha) if alpha is not None else output
 
 
 def _one_pass(matrix, inputs, io: IOConfig, generator) -> torch.Tensor:
-    x = quantize(inputs, io.inp_res, io.inp_bound)
+    """DAC, product, read noise, ADC of (batch, in) inputs (modified in place: pass a fresh tensor)."""
+    x = _quantize_(inputs, io.inp_res, io.inp_bound)
     if math.isfinite(io.inp_bound):
-        x = x.clamp(-io.inp_bound, io.inp_bound)
+        x = x.clamp_(-io.inp_bound, io.inp_bound)
     y = x @ matrix.T
     if io.out_noise > 0:
-        y = y + io.out_noise * torch.randn(y.shape, generator=generator, device=y.device, dtype=y.dtype)
-    y = quantize(y, io.out_res, io.out_bound)
+        y.add_(torch.randn(y.shape, generator=generator, device=y.device, dtype=y.dtype), alpha=io.out_noise)
+    y = _quantize_(y, io.out_res, io.out_bound)
     if math.isfinite(io.out_bound):
-        y = y.clamp(-io.out_bound, io.out_bound)
+        y = y.clamp_(-io.out_bound, io.out_bound)
     return y
