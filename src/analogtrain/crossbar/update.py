@@ -158,6 +158,8 @@ def pulse_update(
 ) -> tuple[torch.Tensor, float]:
     """Apply ``ΔW = −lr·dᵀx`` to ``weights`` (out, in) by pulses; returns (new weights, pulses).
 
+    ``weights`` may be modified in place; use the returned tensor.
+
     ``x`` is (batch, in) and ``d`` (batch, out). ``stacked``: the parameters as one tensor (see
     :func:`apply_at`), for speed.
     """
@@ -247,7 +249,9 @@ def apply_at(
     generator: torch.Generator | None = None,
     stacked: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """New weights after ``n_up``/``n_down`` pulses at the flat positions ``index`` (1-D each).
+    """Weights after ``n_up``/``n_down`` pulses at the flat positions ``index`` (1-D each).
+
+    ``weights`` is updated in place (when contiguous) and returned.
 
     ``stacked``: optionally the parameters as one (len(params), numel) tensor, rows in the order
     of ``params`` (one gather instead of one per parameter).
@@ -257,9 +261,16 @@ def apply_at(
     else:
         flat = dict(zip(params, stacked.index_select(1, index)))
     updated = device.apply_pulses(weights.reshape(-1).index_select(0, index), flat, n_up, n_down, generator)
-    result = weights.clone()
-    result.view(-1).index_copy_(0, index, updated)
+    result = weights if weights.is_contiguous() else weights.contiguous()
+    result.view(-1).index_copy_(0, index, updated)  # in place: the untouched devices stay as they are
     return result
+
+
+#: Cost-model constants (ns, one CPU thread; measured on the development machine): a
+#: multiply-add inside a matrix product, one elementwise pass per entry, a uniform and compare per
+#: train entry, a candidate of the geometric-gap draw, a listed coincidence, one moment-matched
+#: count draw per device.
+_NS_MAC, _NS_PASS, _NS_UNIFORM, _NS_CANDIDATE, _NS_COINCIDENCE, _NS_COUNT = 0.07, 1.0, 13.0, 110.0, 250.0, 550.0
 
 
 def _batch_trains_cheaper(prob: PulseProbabilities, slots: int, batch: int, rows: int, columns: int) -> bool:
@@ -268,7 +279,7 @@ def _batch_trains_cheaper(prob: PulseProbabilities, slots: int, batch: int, rows
     Batch trains: drawing the trains (per entry, or per candidate of the geometric-gap draw when
     the probabilities are small, see :func:`bernoulli_entries`), then either listing the expected
     coincidences E (sparse) or two matrix products of depth Σ BL (dense). Moment matching: four
-    matrix products of depth batch plus ~90 ns of sampling per device.
+    matrix products of depth batch, their operands, and one count draw per device and direction.
     """
     cells = rows * columns
 
@@ -276,47 +287,70 @@ def _batch_trains_cheaper(prob: PulseProbabilities, slots: int, batch: int, rows
         size = slots * width
         rate = float(probabilities.max()) if probabilities.numel() else 0.0
         if rate <= DENSE_RATE and size >= SPARSE_DRAW_MIN_SIZE:
-            return size * rate * 110.0 + 150e3
-        return size * 13.0
+            return size * rate * _NS_CANDIDATE + 150e3
+        return size * _NS_UNIFORM
 
     expected = float((prob.row.sum(dim=1) * prob.column.sum(dim=1) * prob.bit_length).sum())
     if expected <= SPARSE_FRACTION * cells:
-        counting = expected * 250.0 + 300e3
+        counting = expected * _NS_COINCIDENCE + 300e3
     else:
-        counting = 2 * slots * cells * 0.04 + cells * 15.0
+        counting = 2 * slots * cells * _NS_MAC + slots * (rows + columns) * 4 * _NS_PASS + cells * 20 * _NS_PASS
     trains = draw_cost(prob.row, rows) + draw_cost(prob.column, columns) + counting
-    moments = 4 * batch * cells * 0.04 + cells * 90.0
+    moments = 4 * batch * cells * _NS_MAC + batch * (rows + columns) * 8 * _NS_PASS + 2 * cells * _NS_COUNT
     return trains <= moments
+
+
+class Train:
+    """Which lines (rows or columns) fire in which slots: a (slots × lines) 0/1 matrix, held as
+    the matrix itself (dense draws) or as the list of firing entries (sparse draws), the other form
+    made when first asked for."""
+
+    def __init__(self, slots: int, lines: int, bits: torch.Tensor | None = None,
+                 entries: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
+        self.slots, self.lines = slots, lines
+        self._bits, self._entries = bits, entries
+
+    @property
+    def bits(self) -> torch.Tensor:
+        """(slots × lines) float 0/1 matrix."""
+        if self._bits is None:
+            slot, line = self._entries
+            bits = torch.zeros(self.slots, self.lines, dtype=torch.float32, device=slot.device)
+            bits[slot, line] = 1.0
+            self._bits = bits
+        return self._bits
+
+    @property
+    def entries(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(slot, line) of every firing entry, slot-major."""
+        if self._entries is None:
+            self._entries = self._bits.nonzero(as_tuple=True)
+        return self._entries
+
+    def per_slot(self) -> torch.Tensor:
+        """Number of firing lines in each slot."""
+        if self._bits is not None:
+            return self._bits.sum(dim=1).to(torch.long)  # exact: at most `lines` per slot
+        return torch.bincount(self._entries[0], minlength=self.slots)
 
 
 @dataclasses.dataclass
 class BatchTrains:
-    """The pulse trains of a whole batch, stacked, as lists of firing entries.
+    """The pulse trains of a whole batch, stacked (sample b contributes BL_b slots)."""
 
-    Sample b contributes BL_b slots; ``sample[t]`` is the sample of slot t. Row i fires in slot
-    ``row_slot[k]`` for every k with ``row_index[k] = i`` (sorted by slot), and likewise for the
-    columns.
-    """
+    sample: torch.Tensor | None  # (Σ BL,) long: the sample of each slot (None: slot t = sample t)
+    rows: Train
+    columns: Train
 
-    sample: torch.Tensor  # (Σ BL,) long
-    row_slot: torch.Tensor
-    row_index: torch.Tensor
-    column_slot: torch.Tensor
-    column_index: torch.Tensor
-    shape: tuple[int, int]  # (out, in)
+    def _signs(self, signs: torch.Tensor) -> torch.Tensor:
+        return signs if self.sample is None else signs[self.sample]
 
-    @property
-    def slots(self) -> int:
-        return self.sample.numel()
-
-    def _per_slot(self) -> tuple[torch.Tensor, torch.Tensor]:
-        return (torch.bincount(self.row_slot, minlength=self.slots),
-                torch.bincount(self.column_slot, minlength=self.slots))
+    def _sample_of(self, slot: torch.Tensor) -> torch.Tensor:
+        return slot if self.sample is None else self.sample[slot]
 
     def coincidences(self) -> int:
         """Total number of device pulses: Σ_t (rows firing in t)·(columns firing in t)."""
-        rows, columns = self._per_slot()
-        return int((rows * columns).sum())
+        return int((self.rows.per_slot() * self.columns.per_slot()).sum())
 
     def dense_counts(self, prob: PulseProbabilities) -> tuple[torch.Tensor, torch.Tensor]:
         """(n_up, n_down) of every device (out, in) by two matrix products over the slots.
@@ -324,14 +358,11 @@ class BatchTrains:
         With the bit matrices D (slots × out) and X (slots × in), ``total = Dᵀ X`` and
         ``net = −(sign·D)ᵀ(sign·X)`` give n_up = (total + net)/2 and n_down = (total − net)/2.
         """
-        dtype, device = prob.row.dtype, prob.row.device
-        rows = torch.zeros(self.slots, self.shape[0], dtype=dtype, device=device)
-        rows[self.row_slot, self.row_index] = 1.0
-        columns = torch.zeros(self.slots, self.shape[1], dtype=dtype, device=device)
-        columns[self.column_slot, self.column_index] = 1.0
+        dtype = prob.row.dtype
+        rows, columns = self.rows.bits.to(dtype), self.columns.bits.to(dtype)
         total = rows.T @ columns
-        net = -((rows * prob.row_sign[self.sample]).T @ (columns * prob.column_sign[self.sample]))
-        return (total + net).mul_(0.5).round_(), (total - net).mul_(0.5).round_()
+        net = (rows * self._signs(prob.row_sign)).T @ (columns * self._signs(prob.column_sign)).neg_()
+        return (total + net).mul_(0.5).round_(), total.sub_(net).mul_(0.5).round_()
 
     def sparse_counts(self, prob: PulseProbabilities) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(flat device index, n_up, n_down) of the devices that receive pulses.
@@ -341,18 +372,18 @@ class BatchTrains:
         −sign(δ_i x_j) of its sample. The cost scales with the number of coincidences, not with
         the size of the array.
         """
-        row_slot, row_index, column_slot, column_index = (
-            self.row_slot, self.row_index, self.column_slot, self.column_index)
-        row_sign = torch.sign(prob.d[self.sample[row_slot], row_index])
-        column_sign = torch.sign(prob.x[self.sample[column_slot], column_index])
-        per_slot = torch.bincount(column_slot, minlength=self.slots)  # firing columns per slot
+        row_slot, row_index = self.rows.entries
+        column_slot, column_index = self.columns.entries
+        row_sign = torch.sign(prob.d[self._sample_of(row_slot), row_index])
+        column_sign = torch.sign(prob.x[self._sample_of(column_slot), column_index])
+        per_slot = torch.bincount(column_slot, minlength=self.columns.slots)  # firing columns per slot
         repeats = per_slot[row_slot]  # coincidences of each firing row entry
         entry = torch.repeat_interleave(repeats)  # the row entry of every coincidence
         # Coincidence e of row entry r pairs with column entry e + (first column entry of r's slot)
         # − (first coincidence of r).
         shift = (per_slot.cumsum(0) - per_slot)[row_slot] - (repeats.cumsum(0) - repeats)
         column_entry = torch.arange(entry.numel(), device=entry.device) + shift[entry]
-        key = row_index[entry] * self.shape[1] + column_index[column_entry]
+        key = row_index[entry] * self.columns.lines + column_index[column_entry]
         up = (row_sign[entry] * column_sign[column_entry]) < 0
         index, inverse, total = torch.unique(key, return_inverse=True, return_counts=True)
         dtype = prob.row.dtype
@@ -364,15 +395,12 @@ def draw_batch_trains(prob: PulseProbabilities, generator) -> BatchTrains:
     """Draw the row and column trains of every sample (BL_b slots each) in one go."""
     lengths = prob.bit_length.to(torch.long)
     if bool((lengths == 1).all()):  # every sample one slot (small updates): no copies
-        sample = torch.arange(lengths.numel(), device=lengths.device)
+        sample = None
         row_probs, column_probs = prob.row, prob.column
     else:
         sample = torch.repeat_interleave(torch.arange(lengths.numel(), device=lengths.device), lengths)
         row_probs, column_probs = prob.row[sample], prob.column[sample]
-    row_slot, row_index = bernoulli_entries(row_probs, generator)
-    column_slot, column_index = bernoulli_entries(column_probs, generator)
-    return BatchTrains(sample, row_slot, row_index, column_slot, column_index,
-                       (prob.row.shape[1], prob.column.shape[1]))
+    return BatchTrains(sample, bernoulli_train(row_probs, generator), bernoulli_train(column_probs, generator))
 
 
 def batch_train_counts(prob: PulseProbabilities, generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -385,6 +413,21 @@ def batch_train_counts(prob: PulseProbabilities, generator) -> tuple[torch.Tenso
 DENSE_RATE = 0.125
 #: Below this many entries, :func:`bernoulli_entries` draws one uniform per entry (fewer operations).
 SPARSE_DRAW_MIN_SIZE = 16384
+
+
+def bernoulli_train(probabilities: torch.Tensor, generator) -> Train:
+    """An independent Bernoulli draw of each (slot, line) probability, as a :class:`Train`."""
+    slots, lines = probabilities.shape
+    if _dense_draw(probabilities):
+        uniform = torch.rand(probabilities.shape, generator=generator, device=probabilities.device,
+                             dtype=probabilities.dtype)
+        return Train(slots, lines, bits=(uniform < probabilities).to(probabilities.dtype))
+    return Train(slots, lines, entries=bernoulli_entries(probabilities, generator))
+
+
+def _dense_draw(probabilities: torch.Tensor) -> bool:
+    rate = float(probabilities.max()) if probabilities.numel() else 0.0
+    return rate > DENSE_RATE or rate >= 1.0 or probabilities.numel() < SPARSE_DRAW_MIN_SIZE
 
 
 def bernoulli_entries(probabilities: torch.Tensor, generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -445,6 +488,8 @@ __all__ = [
     "apply_counts",
     "apply_at",
     "BatchTrains",
+    "Train",
+    "bernoulli_train",
     "draw_batch_trains",
     "batch_train_counts",
     "bernoulli_entries",
