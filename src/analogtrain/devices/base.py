@@ -476,7 +476,7 @@ class AffineStepDevice(PulsedDevice):
         # w_n = L·w + drive·(1 − L)/rate, with (1 − L)/rate → 1 as the rate goes to 0.
         ratio = torch.sub(const.tiny, decay).div_(rate + const.tiny)
         new = torch.addcmul(w, decay, w).addcmul_(drive, ratio)
-        mixed = bool(torch.logical_and(n_up, n_down).any())
+        mixed = bool((n_up * n_down).any())  # some device has pulses of both signs
         if self.dw_min_std > 0 or mixed:
             variance = self._spread(w, p, n_up, n_down, log_factor, decay, rate, drive, mixed, const)
             noise = randn(w.shape, generator, like=w)
