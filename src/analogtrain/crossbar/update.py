@@ -29,7 +29,11 @@ Modes (:class:`UpdateConfig.mode`):
     generators is cheaper for the batch (both give each device the count distribution of the
     reference process): (a) *batch pulse trains* — the trains of all samples stacked into one
     (Σ BL) × n bit matrix per side, so the counts ``Dbitsᵀ·Xbits`` (split by sign) are exactly
-    those of the reference, including correlations between devices; or (b) *moment matching* —
+    those of the reference, including correlations between devices. When pulses are sparse
+    (small probabilities, the usual training regime) the firing entries are drawn directly
+    (:func:`bernoulli_entries`), the coincidences listed per device and only the pulsed devices
+    updated (:func:`apply_at`), so the cost follows the number of pulses, not the array size;
+    or (b) *moment matching* —
     counts drawn per device from the exact mean and variance of its coincidence count (see
     :mod:`analogtrain.crossbar.counts`), used for long trains (dense pulses), where (a) would
     need a very large matrix. Approximation common to both: the order of a device's pulses
