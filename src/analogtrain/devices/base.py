@@ -469,9 +469,9 @@ class AffineStepDevice(PulsedDevice):
         # math, on small ones (the pulsed devices of a sparse update) every operation's fixed cost
         # counts; constants are 0-dimensional tensors (a Python scalar costs a conversion per op).
         const = _constants(w)
-        log_factor = torch.addcmul(n_up * p["log_keep_up"], n_down, p["log_keep_down"])  # λ = ln L ≤ 0
-        rate = torch.addcmul(n_up * p["c_up"], n_down, p["c_down"])
-        drive = torch.addcmul(n_up * p["dw_up"], n_down, p["dw_down"], value=-1.0)
+        log_factor = (n_up * p["log_keep_up"]).addcmul_(n_down, p["log_keep_down"])  # λ = ln L ≤ 0
+        rate = (n_up * p["c_up"]).addcmul_(n_down, p["c_down"])
+        drive = (n_up * p["dw_up"]).addcmul_(n_down, p["dw_down"], value=-1.0)
         decay = torch.expm1(log_factor)  # L − 1
         # w_n = L·w + drive·(1 − L)/rate, with (1 − L)/rate → 1 as the rate goes to 0.
         ratio = torch.sub(const.tiny, decay).div_(rate + const.tiny)
@@ -519,10 +519,10 @@ class AffineStepDevice(PulsedDevice):
         if self.dw_min_std > 0:
             up_term = n_up * up
             down_term = n_down * down
-            variance = torch.addcmul(up_term * up, down_term, down).mul_(phi_double)
+            variance = (up_term * up).addcmul_(down_term, down).mul_(phi_double)
             cross = down_term.mul_(p["c_down"]).addcmul_(up_term, p["c_up"], value=-1.0)
             variance.addcmul_(cross.mul_(offset), phi, value=2.0)
-            square = torch.addcmul(n_up * p["c_up"].square(), n_down, p["c_down"].square())
+            square = (n_up * p["c_up"].square()).addcmul_(n_down, p["c_down"].square())
             variance.addcmul_(square, offset.square_())
             # e^{−2λ/T}·σ²
             contraction = log_factor.div(pulses.clamp(min=1.0)).mul_(const.minus_two).exp_().mul_(const.std_squared(self.dw_min_std))
