@@ -55,7 +55,7 @@ from typing import Literal
 import torch
 
 from analogtrain.config import Config, check_choice, check_int
-from analogtrain.crossbar.counts import sample_counts
+from analogtrain.crossbar.counts import LARGE_MEAN, sample_counts
 from analogtrain.devices.base import DeviceParameters, PulsedDevice
 
 UPDATE_MODES = ("aggregate", "per-sample", "exact", "none")
@@ -273,8 +273,9 @@ def apply_at(
 #: Cost-model constants (ns, one CPU thread; measured on the development machine): a
 #: multiply-add inside a matrix product, one elementwise pass per entry, a uniform and compare per
 #: train entry, a candidate of the geometric-gap draw, a listed coincidence, one moment-matched
-#: count draw per device.
-_NS_MAC, _NS_PASS, _NS_UNIFORM, _NS_CANDIDATE, _NS_COINCIDENCE, _NS_COUNT = 0.07, 1.0, 13.0, 110.0, 250.0, 550.0
+#: count by the normal branch, one pass of the binomial branch (see :mod:`~analogtrain.crossbar.counts`).
+_NS_MAC, _NS_PASS, _NS_UNIFORM, _NS_CANDIDATE, _NS_COINCIDENCE = 0.07, 1.0, 13.0, 110.0, 250.0
+_NS_NORMAL_COUNT, _NS_BINOMIAL_PASS = 30.0, 40.0
 
 
 def _batch_trains_cheaper(prob: PulseProbabilities, slots: int, batch: int, rows: int, columns: int) -> bool:
@@ -300,7 +301,12 @@ def _batch_trains_cheaper(prob: PulseProbabilities, slots: int, batch: int, rows
     else:
         counting = 2 * slots * cells * _NS_MAC + slots * (rows + columns) * 4 * _NS_PASS + cells * 20 * _NS_PASS
     trains = draw_cost(prob.row, rows) + draw_cost(prob.column, columns) + counting
-    moments = 4 * batch * cells * _NS_MAC + batch * (rows + columns) * 8 * _NS_PASS + 2 * cells * _NS_COUNT
+    mean = expected / (2 * cells)  # typical count per device and direction
+    if mean >= LARGE_MEAN:
+        count = _NS_NORMAL_COUNT
+    else:  # inverse-CDF passes over the whole array, plus its set-up
+        count = _NS_BINOMIAL_PASS * (5 + min(13.0, mean + 2 * math.sqrt(mean) + 2))
+    moments = 4 * batch * cells * _NS_MAC + batch * (rows + columns) * 8 * _NS_PASS + 2 * cells * count
     return trains <= moments
 
 
