@@ -174,6 +174,17 @@ def load_mapping(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN/±inf floats replaced by None (JSON null) and keys made strings, recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def _to_plain(value: Any) -> Any:
     if isinstance(value, Config):
         return value.to_dict()

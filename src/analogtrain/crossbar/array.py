@@ -60,7 +60,7 @@ def checked_inputs() -> Iterator[None]:
         _TRUSTED.depth = depth
 
 
-def check_finite(name: str, value: torch.Tensor) -> None:
+def check_finite_tensor(name: str, value: torch.Tensor) -> None:
     """Reject NaN/inf in ``value`` with a message naming the argument."""
     # One reduction decides in the common case: NaN and ±inf always make the sum non-finite; only
     # a non-finite sum (possibly an overflow of large finite values) needs the elementwise check.
@@ -79,7 +79,7 @@ def check_tensor(name: str, value: torch.Tensor, shape_last: int | None = None, 
             f"{name} must have last dimension {shape_last}, got shape {tuple(value.shape)}"
         )
     if not getattr(_TRUSTED, "depth", 0):
-        check_finite(name, value)
+        check_finite_tensor(name, value)
 
 
 class CrossbarArray:

@@ -75,15 +75,9 @@ class IOConfig(Config):
         )
 
 
-def quantize(values: torch.Tensor, resolution: float, bound: float) -> torch.Tensor:
-    """Round to the nearest multiple of the step ``resolution·2·bound`` (absolute if bound = inf)."""
-    if resolution <= 0:
-        return values
-    return _quantize_(values.clone(), resolution, bound)
-
-
-def _quantize_(values: torch.Tensor, resolution: float, bound: float) -> torch.Tensor:
-    """:func:`quantize` in place (on a tensor the caller owns)."""
+def quantize_(values: torch.Tensor, resolution: float, bound: float) -> torch.Tensor:
+    """Round ``values`` in place to the nearest multiple of the step ``resolution·2·bound``
+    (absolute if bound = inf); resolution 0 leaves them as they are."""
     if resolution <= 0:
         return values
     step = resolution * (2.0 * bound if math.isfinite(bound) else 1.0)
@@ -131,13 +125,13 @@ def analog_read(
 
 def _one_pass(matrix, inputs, io: IOConfig, generator) -> torch.Tensor:
     """DAC, product, read noise, ADC of (batch, in) inputs (modified in place: pass a fresh tensor)."""
-    x = _quantize_(inputs, io.inp_res, io.inp_bound)
+    x = quantize_(inputs, io.inp_res, io.inp_bound)
     if math.isfinite(io.inp_bound):
         x = x.clamp_(-io.inp_bound, io.inp_bound)
     y = x @ matrix.T
     if io.out_noise > 0:
         y.add_(torch.randn(y.shape, generator=generator, device=y.device, dtype=y.dtype), alpha=io.out_noise)
-    y = _quantize_(y, io.out_res, io.out_bound)
+    y = quantize_(y, io.out_res, io.out_bound)
     if math.isfinite(io.out_bound):
         y = y.clamp_(-io.out_bound, io.out_bound)
     return y

@@ -413,11 +413,6 @@ def draw_batch_trains(prob: PulseProbabilities, generator) -> BatchTrains:
     return BatchTrains(sample, bernoulli_train(row_probs, generator), bernoulli_train(column_probs, generator))
 
 
-def batch_train_counts(prob: PulseProbabilities, generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Exact up/down coincidence counts (out, in) of a batch from its stacked pulse trains."""
-    return draw_batch_trains(prob, generator).dense_counts(prob)
-
-
 #: Above this largest probability, :func:`bernoulli_entries` draws one uniform per entry (the
 #: geometric-gap draw costs ~8× more per candidate than a uniform per entry).
 DENSE_RATE = 0.125
@@ -501,7 +496,6 @@ __all__ = [
     "Train",
     "bernoulli_train",
     "draw_batch_trains",
-    "batch_train_counts",
     "bernoulli_entries",
     "expected_update",
 ]

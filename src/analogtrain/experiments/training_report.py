@@ -10,21 +10,12 @@ from typing import Any
 
 import torch
 
+from analogtrain.config import json_safe
 from analogtrain.nn.optimizer import analog_tiles
 from analogtrain.nn.tile import AnalogTile
 
 METRIC_COLUMNS = ("epoch", "split", "loss", "accuracy", "lr", "wall_time_s")
 SPLITS = ("train", "val", "test")
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
 
 
 def write_metrics(out: Path, rows: list[dict[str, Any]]) -> Path:
@@ -117,7 +108,7 @@ def summarize(trainer, data) -> dict[str, Any]:
     for layer in layers.values():
         for key, value in layer["operations"].items():
             totals[key] = totals.get(key, 0) + value
-    return _clean({
+    return json_safe({
         "status": "interrupted" if trainer.interrupted else ("finished" if trainer.epoch >= config.epochs
                                                              else "incomplete"),
         "epochs_completed": trainer.epoch,
@@ -139,5 +130,5 @@ def summarize(trainer, data) -> dict[str, Any]:
 
 def write_summary(out: Path, summary: dict[str, Any]) -> Path:
     path = out / "summary.json"
-    path.write_text(json.dumps(_clean(summary), indent=2, allow_nan=False) + "\n")
+    path.write_text(json.dumps(json_safe(summary), indent=2, allow_nan=False) + "\n")
     return path

@@ -21,7 +21,7 @@ from analogtrain.algorithms.base import AlgorithmConfig
 from analogtrain.config import check_int, check_range
 from analogtrain.errors import ConfigError
 from analogtrain.nn.linear import bias_kind
-from analogtrain.crossbar.array import check_finite, checked_inputs
+from analogtrain.crossbar.array import check_finite_tensor, checked_inputs
 from analogtrain.nn.lstm_function import AnalogLSTMLayerFunction, lstm_sequence
 from analogtrain.nn.tile import AnalogTile
 
@@ -80,7 +80,7 @@ class AnalogLSTMLayer(nn.Module):
             )
         bias = self.bias_ih + self.bias_hh if self.bias_ih is not None else None
         for name, value in (("input", x), ("h_0", h0), ("c_0", c0)):
-            check_finite(name, value)
+            check_finite_tensor(name, value)
         with checked_inputs():  # every read vector derives from x, h0, c0 by bounded operations
             out, h, c, _ = lstm_sequence(tile.algorithm, x, h0, c0, bias, self.hidden_size, analog_bias, keep=False)
         return out, h, c

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import torch
 
-from analogtrain.crossbar.array import check_finite, checked_inputs
+from analogtrain.crossbar.array import check_finite_tensor, checked_inputs
 
 
 def lstm_sequence(algorithm, x, h0, c0, bias, hidden: int, analog_bias: bool, keep: bool):
@@ -120,7 +120,7 @@ class AnalogLSTMLayerFunction(torch.autograd.Function):
         if bias_ih is not None:
             bias = bias_ih + bias_hh
         for name, value in (("input", x), ("h_0", h0), ("c_0", c0)):
-            check_finite(name, value)
+            check_finite_tensor(name, value)
         with checked_inputs():  # every read vector derives from x, h0, c0 by bounded operations
             out, h, c, saved = lstm_sequence(tile.algorithm, x, h0, c0, bias, hidden, analog_bias, keep=True)
         ctx.tile, ctx.hidden, ctx.inputs = tile, hidden, x.shape[2]
@@ -131,7 +131,7 @@ class AnalogLSTMLayerFunction(torch.autograd.Function):
     def backward(ctx, grad_out, grad_h, grad_c):  # type: ignore[override]
         tile = ctx.tile
         for name, grad in (("output gradient", grad_out), ("h_n gradient", grad_h), ("c_n gradient", grad_c)):
-            check_finite(name, grad)
+            check_finite_tensor(name, grad)
         with checked_inputs():  # every error vector derives from the checked gradients
             dx, dh0, dc0, dz, xh = lstm_sequence_backward(
                 tile.algorithm, ctx.saved, grad_out.contiguous(), grad_h, grad_c, ctx.hidden, ctx.inputs

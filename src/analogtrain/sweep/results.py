@@ -17,6 +17,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from analogtrain.config import json_safe
+
 #: Files and columns.
 RESULTS_CSV = "results.csv"
 SUMMARY_JSON = "summary.json"
@@ -80,16 +82,6 @@ def read_json(path: str | Path) -> Any:
         return None
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
-
-
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
@@ -111,7 +103,7 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 
 def write_json(path: str | Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(_clean(data), indent=2, allow_nan=False) + "\n")
+    atomic_write_text(path, json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n")
 
 
 def results_rows(records: Sequence[Mapping[str, Any]], metrics: Mapping[str, list[dict[str, Any]]]
