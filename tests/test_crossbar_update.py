@@ -31,6 +31,7 @@ from analogtrain.crossbar import update as update_module
 from analogtrain.crossbar.counts import sample_counts
 from analogtrain.crossbar.update import pulse_probabilities
 from analogtrain.devices import ConstantStepDevice, SoftBoundsDevice
+from analogtrain.errors import ConfigError
 
 OUT, IN, BATCH = 5, 7, 4
 FAMILY_ALPHA = 1e-3
@@ -420,6 +421,114 @@ def test_none_mode_is_the_floating_point_update():
     assert torch.equal(array.generator.get_state(), state)  # no randomness used
     # No device physics: the result leaves the device range unclipped.
     assert float(array.conductance.abs().max()) > 0.6
+
+
+# ---------------------------------------------------------------------------------------------
+# One-hot inputs (the write of a transfer): counts drawn per column
+
+
+def _one_hot(columns: torch.Tensor, n: int) -> torch.Tensor:
+    x = torch.zeros(columns.numel(), n)
+    x[torch.arange(columns.numel()), columns] = 1.0
+    return x
+
+
+def test_column_update_matches_the_reference_process():
+    """``pulse_update_columns`` draws the coincidences of device (i, c_s) as Binomial(S_s, q_si)
+    with S_s ~ Binomial(BL_s, p_s) the firings of column c_s: the reference process conditioned on
+    the column train. Against the slot-by-slot reference with the same one-hot x (``exact`` mode),
+    on strongly saturating soft-bounds devices with cycle-to-cycle noise and mixed signs of δ, the
+    mean and variance of ΔW agree per device (Bonferroni z over 2 × 15 comparisons), and the
+    columns without an input never change."""
+    device = SOFT.replace(dw_min=0.01)
+    params = device.sample((OUT, IN), torch.Generator().manual_seed(21))
+    columns = torch.tensor([1, 4, 6])
+    g = torch.Generator().manual_seed(22)
+    d = torch.randn(3, OUT, generator=g) * 0.4
+    lr = 0.05
+    assert bool((lr * d.abs().amax(1) / device.dw_min <= 8).all())  # short trains: cheap reference
+    start = torch.empty(OUT, IN).uniform_(-0.3, 0.3, generator=g)
+    x = _one_hot(columns, IN)
+    reps = 1000
+    deltas = {}
+    for name, mode in (("columns", "aggregate"), ("reference", "exact")):
+        array = CrossbarArray(OUT, IN, device, update=UpdateConfig(mode=mode), seed=23 + len(deltas))
+        array.params = {key: v.clone() for key, v in params.items()}
+        samples = []
+        for _ in range(reps):
+            array.conductance = start.clone()
+            if name == "columns":
+                array.pulse_update_columns(columns, d, lr)
+            else:
+                array.pulse_update(x, d, lr)
+            samples.append((array.conductance - start).double())
+        deltas[name] = torch.stack(samples)
+    untouched = [j for j in range(IN) if j not in columns.tolist()]
+    assert torch.equal(deltas["columns"][:, :, untouched], torch.zeros(reps, OUT, len(untouched), dtype=torch.float64))
+    (mean, var, var_se), (ref_mean, ref_var, ref_var_se) = (moments(deltas[k][:, :, columns]) for k in deltas)
+    z = bonferroni_z(2 * OUT * columns.numel())
+    assert float(((mean - ref_mean) / ((var + ref_var) / reps).sqrt()).abs().max()) < z
+    assert float(((var - ref_var) / (var_se.square() + ref_var_se.square()).sqrt()).abs().max()) < z
+    # The regime is strongly nonlinear: E[ΔW] is visibly below the linear −lr·δ (saturation).
+    nominal = (-lr * d.double()).T
+    assert float(((nominal - ref_mean).abs() / (ref_var / reps).sqrt()).max()) > 10
+
+
+def test_column_update_counts_share_the_column_train():
+    """The coincidences of one column's devices are correlated through its shared train: with
+    S ~ Binomial(BL, p) firings, n_i | S ~ Binomial(S, q_i), so E[n_i] = BL·p·q_i,
+    Var(n_i) = BL·p·q_i(1 − p·q_i) and Cov(n_i, n_j) = q_i·q_j·BL·p(1 − p). On a constant-step
+    device without variation ΔW = dw_min·(n⁺ − n⁻) gives the counts exactly. Checked: the mean
+    and variance of every n_i and the variance of the column total Σ_i n_i (which holds the
+    covariances) against these formulas, z-scores with Bonferroni over 2·OUT + 1 comparisons."""
+    device = ConstantStepDevice(dw_min=0.001, w_max=10.0, w_min=-10.0)
+    config = UpdateConfig(bl=31, update_management=False, bl_management=False)
+    array = CrossbarArray(OUT, IN, device, update=config, seed=31)
+    column = torch.tensor([2])
+    d = torch.tensor([[0.9, -0.8, 0.7, 1.0, -0.6]])
+    lr, reps = 0.004, 4000
+    counts = []
+    for _ in range(reps):
+        array.conductance = torch.zeros(OUT, IN)
+        array.pulse_update_columns(column, d, lr)
+        counts.append((array.conductance[:, 2].double() / device.dw_min).round() * -torch.sign(d[0]).double())
+    n = torch.stack(counts)  # (reps, OUT) pulse counts, each in its direction −sign(δ_i)
+    scale = math.sqrt(lr / (config.bl * device.dw_min))
+    p, q = scale * 1.0, scale * d[0].double().abs()
+    assert 0.2 < p < 0.8  # the column train is far from deterministic: the covariance is visible
+    mean = config.bl * p * q
+    var = config.bl * p * q * (1 - p * q)
+    total_var = var.sum() + (q.sum().square() - q.square().sum()) * config.bl * p * (1 - p)
+    z = bonferroni_z(2 * OUT + 1)
+    assert float(((n.mean(0) - mean) / (var / reps).sqrt()).abs().max()) < z
+    n_var, n_var_se = moments(n)[1:]
+    assert float(((n_var - var) / n_var_se).abs().max()) < z
+    total_var_hat, total_var_se = moments(n.sum(1, keepdim=True))[1:]
+    assert abs(float((total_var_hat - total_var) / total_var_se)) < z
+    # Independent rows would give Σ Var(n_i): visibly smaller.
+    assert float((total_var_hat - var.sum()) / total_var_se) > z
+
+
+def test_column_update_in_none_mode_is_the_floating_point_update_of_those_columns():
+    array = CrossbarArray(OUT, IN, SOFT, update=UpdateConfig(mode="none"), seed=1)
+    start = torch.empty(OUT, IN).uniform_(-0.5, 0.5, generator=torch.Generator().manual_seed(2))
+    array.conductance = start.clone()
+    columns, d = torch.tensor([5, 0]), torch.randn(2, OUT, generator=torch.Generator().manual_seed(3))
+    array.pulse_update_columns(columns, d, 0.5)
+    expected = start.double() - 0.5 * d.double().T @ _one_hot(columns, IN).double()
+    assert_close(array.conductance.double(), expected, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("columns, d_rows, message", [
+    (torch.tensor([1, 1]), 2, "distinct"),
+    (torch.tensor([7]), 1, r"\[0, 6\]"),
+    (torch.tensor([0, 1]), 3, "same number of samples"),
+    (torch.tensor([0.0]), 1, "long tensor"),
+])
+def test_column_update_rejects_bad_columns(columns, d_rows, message):
+    array = CrossbarArray(OUT, IN, SOFT, seed=1)
+    with pytest.raises(ConfigError, match=message):
+        array.pulse_update_columns(columns, torch.zeros(d_rows, OUT), 0.1)
 
 
 @pytest.mark.parametrize("mode", ["exact", "per-sample", "aggregate"])

@@ -19,6 +19,7 @@ Interface (stable; the ``nn`` layer builds on it)::
     y = alg.forward(x)              # (batch, in) -> (batch, out), analog read of the visible weight
     z = alg.backward(d)             # (batch, out) -> (batch, in)
     alg.update(x, d, lr)            # one training update for the batch (intended ΔW = −lr·dᵀx)
+    alg.update_steps(x, d, lr)      # the same as steps of pulse writes (run_update_steps: many layers)
     alg.weight                      # exact visible weight (no read noise)
     alg.set_weight(w)               # program the visible weight (initialisation)
     alg.arrays(), alg.operations(), alg.state_dict(), alg.load_state_dict(state)
@@ -29,12 +30,13 @@ from __future__ import annotations
 import abc
 import dataclasses
 import math
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import torch
 
 from analogtrain.config import Config, check_int
-from analogtrain.crossbar.array import CrossbarArray, check_tensor
+from analogtrain.crossbar.array import CrossbarArray, PulseWrite, check_tensor, pulse_update_arrays
 from analogtrain.crossbar.calibration import calibrate_symmetry_point
 from analogtrain.crossbar.operations import OperationCounter
 from analogtrain.errors import ConfigError
@@ -117,6 +119,27 @@ def derive_seeds(seed: int | None, count: int) -> list[int | None]:
         return [None] * count
     generator = torch.Generator().manual_seed(int(seed))
     return [int(s) for s in torch.randint(0, 2**62, (count,), generator=generator)]
+
+
+def run_update_steps(updates: list[Iterator[list[PulseWrite]]]) -> None:
+    """Run several updates (:meth:`AnalogAlgorithm.update_steps`, e.g. one per layer of a network)
+    in lockstep: each round takes the next step of every update and applies all its writes
+    together (:func:`~analogtrain.crossbar.array.pulse_update_arrays`: one device-response call per
+    device model instead of one per array). Different algorithms own different arrays and each
+    array draws from its own generator, so the result is the same as running the updates one after
+    the other."""
+    active = list(updates)
+    while active:
+        writes, running = [], []
+        for steps in active:
+            try:
+                writes.extend(next(steps))
+            except StopIteration:
+                continue
+            running.append(steps)
+        if writes:
+            pulse_update_arrays(writes)
+        active = running
 
 
 def check_lr(lr: float) -> None:
@@ -205,9 +228,16 @@ class AnalogAlgorithm(abc.ABC):
     def backward(self, d: torch.Tensor) -> torch.Tensor:
         """``z = Wᵀ δ`` for δ of shape (batch, out)."""
 
-    @abc.abstractmethod
     def update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> None:
         """One training update for the batch; the intended change is ``ΔW = −lr·dᵀx``."""
+        run_update_steps([self.update_steps(x, d, lr)])
+
+    @abc.abstractmethod
+    def update_steps(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> Iterator[list[PulseWrite]]:
+        """:meth:`update` as a sequence of steps: a generator that yields lists of pulse writes
+        that do not depend on each other. The caller applies each list before resuming the
+        generator, so a later step sees the earlier writes (a transfer reads A after its update).
+        :func:`run_update_steps` runs the updates of many layers in lockstep."""
 
     @property
     @abc.abstractmethod

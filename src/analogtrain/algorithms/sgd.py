@@ -24,6 +24,7 @@ optimum and the symmetry point (see :mod:`analogtrain.theory.sgd`).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import Literal
 
 import torch
@@ -37,7 +38,7 @@ from analogtrain.algorithms.base import (
     register_algorithm,
 )
 from analogtrain.config import check_choice, check_int, check_non_negative
-from analogtrain.crossbar.array import CrossbarArray
+from analogtrain.crossbar.array import CrossbarArray, PulseWrite
 from analogtrain.crossbar.io import IOConfig
 from analogtrain.crossbar.update import UpdateConfig
 from analogtrain.devices.base import PulsedDevice
@@ -119,10 +120,10 @@ class AnalogSGD(AnalogAlgorithm):
     def backward(self, d: torch.Tensor) -> torch.Tensor:
         return self.main.backward(d)
 
-    def update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> None:
+    def update_steps(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> Iterator[list[PulseWrite]]:
         """Step III: one parallel pulse update of ``G_main`` by ``−lr·dᵀx``."""
         check_lr(lr)
-        self.main.pulse_update(x, d, lr)
+        yield [PulseWrite(self.main, d, lr, x=x)]
         self.update_count += 1
 
     @property

@@ -31,6 +31,7 @@ damping is the device asymmetry (see :mod:`analogtrain.theory.shd`).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import torch
@@ -44,7 +45,7 @@ from analogtrain.algorithms.base import (
     register_algorithm,
 )
 from analogtrain.config import check_choice, check_int, check_non_negative, check_positive
-from analogtrain.crossbar.array import CrossbarArray
+from analogtrain.crossbar.array import CrossbarArray, PulseWrite, pulse_update_arrays
 from analogtrain.crossbar.io import IOConfig, analog_read
 from analogtrain.crossbar.update import UpdateConfig
 from analogtrain.devices.base import PulsedDevice
@@ -194,21 +195,23 @@ class TransferAlgorithm(AnalogAlgorithm):
         self.c_main.set_weight(weight)
 
     # -- training -------------------------------------------------------------------------------
-    def update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> None:
+    def update_steps(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> Iterator[list[PulseWrite]]:
         """Step III on A_main at η_A = fast_lr·lr; every τ-th call also steps IV–V at η_C = transfer_lr·lr."""
         check_lr(lr)
-        self.a_main.pulse_update(x, d, self.config.fast_lr * lr)
+        yield [PulseWrite(self.a_main, d, self.config.fast_lr * lr, x=x)]
         self.update_count += 1
         if self.update_count % self.config.transfer_every == 0:
-            self.transfer(self.config.transfer_lr * lr)
+            yield [self._transfer_write(self.config.transfer_lr * lr)]  # reads A after its update
 
     def transfer(self, lr_c: float) -> None:
-        """Steps IV–V: read ``v = A u`` for the next k one-hot columns, then ``C += lr_c·v uᵀ``.
+        """Steps IV–V: read ``v = A u`` for the next k one-hot columns, then ``C += lr_c·v uᵀ``."""
+        pulse_update_arrays([self._transfer_write(lr_c)])
 
-        The k reads are forward reads of the A pair through ``transfer_io`` (parallel MVMs), the
-        write one parallel pulse update of C_main with x = u (k × n) and d = −v (k × out), since
-        the pulse update applies ``−lr·dᵀx``.
-        """
+    def _transfer_write(self, lr_c: float) -> PulseWrite:
+        """Step IV and the write of step V: the k reads are forward reads of the A pair through
+        ``transfer_io`` (parallel MVMs) with one-hot ``u``; the write is one parallel pulse update
+        of C_main with x = u (k × n) and d = −v (k × out), since the pulse update applies
+        ``−lr·dᵀx`` (drawn per column, :meth:`CrossbarArray.pulse_update_columns`)."""
         n = self.in_features
         k = min(self.config.columns_per_transfer, n)
         rows = torch.arange(k, device=self.torch_device)
@@ -217,9 +220,9 @@ class TransferAlgorithm(AnalogAlgorithm):
         u[rows, columns] = 1.0
         v = analog_read(self.a_main.weight, u, self.config.transfer_io, self.a_main.generator)
         self.a_main.operations.forward_reads += k
-        self.c_main.pulse_update(u, -v, lr_c)
         self.column_pointer = int((self.column_pointer + k) % n)
         self.transfer_count += 1
+        return PulseWrite(self.c_main, -v, lr_c, columns=columns)
 
     # -- accounting and state ---------------------------------------------------------------------
     def _extra_operations(self) -> dict[str, Any]:

@@ -10,6 +10,7 @@ Operations (all whole-array, all counted in :attr:`CrossbarArray.operations`):
   peripheral pipeline of :mod:`analogtrain.crossbar.io`;
 * :meth:`pulse_update` — the stochastic pulse update of ``ΔW = −η δ xᵀ``
   (:mod:`analogtrain.crossbar.update`), touching only this array's conductances;
+* :meth:`pulse_update_columns` — the same for one-hot inputs (a transfer's write), drawn per column;
 * :meth:`pulse_all` — one up or down pulse to every device at once (used for calibration);
 * :meth:`program` — write target conductances (optionally with a programming error).
 """
@@ -17,6 +18,7 @@ Operations (all whole-array, all counted in :attr:`CrossbarArray.operations`):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import threading
 from collections.abc import Iterator
@@ -26,7 +28,15 @@ import torch
 from analogtrain.config import check_int, check_non_negative
 from analogtrain.crossbar.io import IOConfig, analog_read
 from analogtrain.crossbar.operations import OperationCounter
-from analogtrain.crossbar.update import UpdateConfig, pulse_update
+from analogtrain.crossbar.update import (
+    PulseCounts,
+    UpdateConfig,
+    apply_pulse_counts_jointly,
+    column_pulse_counts,
+    column_pulse_update,
+    draw_pulse_counts,
+    pulse_update,
+)
 from analogtrain.devices.base import DeviceParameters, PulsedDevice
 from analogtrain.errors import ConfigError
 
@@ -175,23 +185,38 @@ class CrossbarArray:
 
         Only this array's conductances change (a shared reference is untouched).
         """
-        x2 = self._as_batch("x", x, self.in_features)
-        d2 = self._as_batch("d", d, self.out_features)
-        if x2.shape[0] != d2.shape[0]:
-            raise ConfigError(
-                f"x and d must have the same batch size, got {x2.shape[0]} and {d2.shape[0]}"
-            )
+        return pulse_update_arrays([PulseWrite(self, d, lr, x=x)])[0]
+
+    def pulse_update_columns(self, columns: torch.Tensor, d: torch.Tensor, lr: float) -> float:
+        """Pulse update of ``ΔW[:, c_s] = −lr·δ_s``: the update with one-hot inputs ``x_s = e_{c_s}``
+        (a transfer's write), drawn directly per column (:func:`~analogtrain.crossbar.update.column_pulse_update`).
+
+        ``columns``: (k,) distinct column indices; ``d``: (k, out). Returns the device pulses.
+        """
+        return pulse_update_arrays([PulseWrite(self, d, lr, columns=columns)])[0]
+
+    def _checked_write(self, write: "PulseWrite") -> tuple[torch.Tensor, torch.Tensor, float] | None:
+        """(x or columns, d, lr) of a write, checked and on this array's device; None: nothing to do."""
+        lr = write.lr
         if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr >= 0):
             raise ConfigError(f"lr must be a finite number ≥ 0, got {lr!r}")
-        if lr == 0:
-            return 0.0
-        self.conductance, pulses = pulse_update(
-            self.conductance, self.params, self.device_model, x2, d2, float(lr), self.update_config, self.generator,
-            self._stacked_params(),
-        )
-        self.operations.parallel_updates += x2.shape[0]
-        self.operations.device_pulses += pulses
-        return pulses
+        d2 = self._as_batch("d", write.d, self.out_features)
+        if write.columns is None:
+            x2 = self._as_batch("x", write.x, self.in_features)
+            if x2.shape[0] != d2.shape[0]:
+                raise ConfigError(f"x and d must have the same batch size, got {x2.shape[0]} and {d2.shape[0]}")
+            return (x2, d2, float(lr)) if lr > 0 else None
+        columns = write.columns
+        if not isinstance(columns, torch.Tensor) or columns.dim() != 1 or columns.dtype != torch.long:
+            raise ConfigError(f"columns must be a 1-D long tensor of column indices, got {columns!r}")
+        k = columns.numel()
+        if d2.shape[0] != k:
+            raise ConfigError(f"columns and d must have the same number of samples, got {k} and {d2.shape[0]}")
+        if k and (int(columns.min()) < 0 or int(columns.max()) >= self.in_features):
+            raise ConfigError(f"columns must lie in [0, {self.in_features - 1}], got {columns.tolist()}")
+        if k > 1 and torch.unique(columns).numel() != k:
+            raise ConfigError(f"columns must be distinct, got {columns.tolist()}")
+        return (columns.to(self.torch_device), d2, float(lr)) if lr > 0 and k > 0 else None
 
     def pulse_all(self, direction: int) -> None:
         """One pulse to every device at once (+1 up, −1 down): a single parallel update."""
@@ -276,3 +301,82 @@ class CrossbarArray:
             f"CrossbarArray({self.out_features}×{self.in_features}, device={self.device_model.model}, "
             f"mode={self.update_config.mode}, reference={'yes' if self.reference is not None else 'no'})"
         )
+
+
+@dataclasses.dataclass
+class PulseWrite:
+    """One pulse update of one array: ``ΔW = −lr·δ xᵀ`` (``x``: (batch, in)), or with one-hot
+    inputs at ``columns`` ((k,) distinct indices: ``ΔW[:, c_s] = −lr·δ_s``, a transfer's write)."""
+
+    array: CrossbarArray
+    d: torch.Tensor
+    lr: float
+    x: torch.Tensor | None = None
+    columns: torch.Tensor | None = None
+
+
+def pulse_update_arrays(writes: list[PulseWrite]) -> list[float]:
+    """Apply pulse updates of several arrays; returns the device pulses of each write.
+
+    The writes of one call must not depend on each other (a write to an array already written in
+    this call is applied after the earlier ones). In the aggregate mode every array draws its
+    counts from its own generator, then the arrays of equal device models are updated in one call
+    (:func:`~analogtrain.crossbar.update.apply_pulse_counts_jointly`), with the same result as one
+    by one: one network's training step pays the fixed cost of the tensor operations of the
+    device response once instead of once per layer.
+    """
+    results = [0.0] * len(writes)
+    pending: list[tuple[int, CrossbarArray, PulseCounts]] = []
+    for i, write in enumerate(writes):
+        array = write.array
+        if any(other is array for _, other, _ in pending):
+            _apply_pending(pending, results)
+            pending = []
+        checked = array._checked_write(write)
+        if checked is None:
+            continue
+        inputs, d, lr = checked
+        config, model = array.update_config, array.device_model
+        if config.mode != "aggregate":
+            update = pulse_update if write.columns is None else column_pulse_update
+            array.conductance, pulses = update(array.conductance, array.params, model, inputs, d, lr, config,
+                                               array.generator, array._stacked_params())
+            _count(array, d.shape[0], pulses)
+            results[i] = pulses
+            continue
+        draw = draw_pulse_counts if write.columns is None else column_pulse_counts
+        counts = draw(array.shape, model, inputs, d, lr, config, array.generator)
+        if counts is None:
+            _count(array, d.shape[0], 0.0)
+        else:
+            array.operations.parallel_updates += d.shape[0]
+            pending.append((i, array, counts))
+    _apply_pending(pending, results)
+    return results
+
+
+def _count(array: CrossbarArray, samples: int, pulses: float) -> None:
+    array.operations.parallel_updates += samples
+    array.operations.device_pulses += pulses
+
+
+def _apply_pending(pending: list[tuple[int, CrossbarArray, PulseCounts]], results: list[float]) -> None:
+    """Apply drawn counts, jointly per group of arrays with equal device models, dtype and device."""
+    groups: list[list[tuple[int, CrossbarArray, PulseCounts]]] = []
+    for item in pending:
+        array = item[1]
+        for group in groups:
+            first = group[0][1]
+            if (first.device_model == array.device_model and first.dtype == array.dtype
+                    and first.torch_device == array.torch_device):
+                group.append(item)
+                break
+        else:
+            groups.append([item])
+    for group in groups:
+        jobs = [(array.conductance, array.params, counts, array.generator, array._stacked_params())
+                for _, array, counts in group]
+        for (i, array, counts), weights in zip(group, apply_pulse_counts_jointly(group[0][1].device_model, jobs)):
+            array.conductance = weights
+            array.operations.device_pulses += counts.pulses
+            results[i] = counts.pulses

@@ -56,7 +56,7 @@ import torch
 
 from analogtrain.config import Config, check_choice, check_int
 from analogtrain.crossbar.counts import LARGE_MEAN, sample_counts
-from analogtrain.devices.base import DeviceParameters, PulsedDevice
+from analogtrain.devices.base import DeviceParameters, NoiseSegments, PulsedDevice
 
 UPDATE_MODES = ("aggregate", "per-sample", "exact", "none")
 
@@ -169,26 +169,12 @@ def pulse_update(
     """
     if config.mode == "none":
         return weights - lr * d.T @ x, 0.0
-    prob = pulse_probabilities(x, d, lr, device.granularity, config)
     if config.mode == "aggregate":
-        slots = int(prob.bit_length.sum())
-        if _batch_trains_cheaper(prob, slots, x.shape[0], d.shape[1], x.shape[1]):
-            trains = draw_batch_trains(prob, generator)
-            coincidences = trains.coincidences()
-            if coincidences == 0:
-                return weights, 0.0
-            if coincidences <= SPARSE_FRACTION * weights.numel():
-                index, n_up, n_down = trains.sparse_counts(prob)
-                return apply_at(device, weights, params, index, n_up, n_down, generator, stacked), float(coincidences)
-            n_up, n_down = trains.dense_counts(prob)
-        else:
-            mean_up, squares_up, mean_down, squares_down = expected_pulse_counts(prob)
-            n_up = sample_counts(mean_up, squares_up, generator)
-            n_down = sample_counts(mean_down, squares_down, generator)
-        pulses = float(n_up.sum() + n_down.sum())
-        if pulses == 0.0:
+        counts = draw_pulse_counts(weights.shape, device, x, d, lr, config, generator)
+        if counts is None:
             return weights, 0.0
-        return apply_counts(device, weights, params, n_up, n_down, generator, stacked), pulses
+        return apply_pulse_counts(device, weights, params, counts, generator, stacked), counts.pulses
+    prob = pulse_probabilities(x, d, lr, device.granularity, config)
     pulses = 0.0
     for b in range(x.shape[0]):
         bit_length = int(prob.bit_length[b])
@@ -213,6 +199,119 @@ def pulse_update(
     return weights, pulses
 
 
+@dataclasses.dataclass
+class PulseCounts:
+    """The pulses of one aggregate update of one array, drawn but not yet applied."""
+
+    n_up: torch.Tensor  # (m,) up pulses of each listed device
+    n_down: torch.Tensor  # (m,) down pulses
+    index: torch.Tensor | None  # (m,) flat (row-major) positions of the listed devices; None: all, in order
+    pulses: float  # total device pulses
+
+
+def draw_pulse_counts(
+    shape: tuple[int, int],
+    device: PulsedDevice,
+    x: torch.Tensor,
+    d: torch.Tensor,
+    lr: float,
+    config: UpdateConfig,
+    generator: torch.Generator | None = None,
+) -> PulseCounts | None:
+    """The per-device up/down counts of an ``aggregate`` update of an array of ``shape`` (None: no
+    pulse), from the cheaper of the two count generators (module docstring). Where fewer than
+    :data:`SPARSE_FRACTION` of the devices get pulses, only those are listed."""
+    prob = pulse_probabilities(x, d, lr, device.granularity, config)
+    rows, columns = shape
+    slots = int(prob.bit_length.sum())
+    if _batch_trains_cheaper(prob, slots, x.shape[0], rows, columns):
+        trains = draw_batch_trains(prob, generator)
+        coincidences = trains.coincidences()
+        if coincidences == 0:
+            return None
+        if coincidences <= SPARSE_FRACTION * rows * columns:
+            index, n_up, n_down = trains.sparse_counts(prob)
+            return PulseCounts(n_up, n_down, index, float(coincidences))
+        n_up, n_down = trains.dense_counts(prob)
+    else:
+        mean_up, squares_up, mean_down, squares_down = expected_pulse_counts(prob)
+        n_up = sample_counts(mean_up, squares_up, generator)
+        n_down = sample_counts(mean_down, squares_down, generator)
+    pulses = float(n_up.sum() + n_down.sum())
+    return listed_counts(n_up, n_down, pulses) if pulses > 0 else None
+
+
+def listed_counts(n_up: torch.Tensor, n_down: torch.Tensor, pulses: float) -> PulseCounts:
+    """:class:`PulseCounts` of whole-array counts: only the pulsed devices when they are few."""
+    n_up, n_down = n_up.reshape(-1), n_down.reshape(-1)
+    active = torch.add(n_up, n_down).nonzero().squeeze(1)
+    if active.numel() > SPARSE_FRACTION * n_up.numel():
+        return PulseCounts(n_up, n_down, None, pulses)
+    return PulseCounts(n_up.index_select(0, active), n_down.index_select(0, active), active, pulses)
+
+
+def column_pulse_update(
+    weights: torch.Tensor,
+    params: DeviceParameters,
+    device: PulsedDevice,
+    columns: torch.Tensor,
+    d: torch.Tensor,
+    lr: float,
+    config: UpdateConfig,
+    generator: torch.Generator | None = None,
+    stacked: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, float]:
+    """:func:`pulse_update` for one-hot inputs: sample s has ``x_s = e_{c_s}`` (``columns`` holds
+    the distinct c_s), so ``ΔW[:, c_s] = −lr·δ_s``. This is the write of a transfer (Tiki-Taka,
+    SHD: ``C += η_C·v·uᵀ`` with u one-hot).
+
+    In the aggregate mode the counts are drawn from the reference process directly: with
+    ``|x_s| = 1`` the column's train fires ``S_s ~ Binomial(BL_s, p_s)`` times, and row i fires
+    in each of those slots independently with probability ``q_si``, so device (i, c_s) gets
+    ``Binomial(S_s, q_si)`` coincidences, all in the direction ``−sign(δ_si)`` (Gokmen & Vlasov
+    2016's coincidence process, conditioned on the column train). A device is hit by one sample
+    only (distinct columns), so the closed form is exact in the order of its pulses. Other modes
+    build the one-hot x and call :func:`pulse_update`.
+    """
+    k, n = columns.numel(), weights.shape[1]
+    if config.mode != "aggregate":
+        x = torch.zeros((k, n), device=d.device, dtype=d.dtype)
+        x[torch.arange(k, device=d.device), columns] = 1.0
+        return pulse_update(weights, params, device, x, d, lr, config, generator, stacked)
+    counts = column_pulse_counts(weights.shape, device, columns, d, lr, config, generator)
+    if counts is None:
+        return weights, 0.0
+    return apply_pulse_counts(device, weights, params, counts, generator, stacked), counts.pulses
+
+
+def column_pulse_counts(
+    shape: tuple[int, int],
+    device: PulsedDevice,
+    columns: torch.Tensor,
+    d: torch.Tensor,
+    lr: float,
+    config: UpdateConfig,
+    generator: torch.Generator | None = None,
+) -> PulseCounts | None:
+    """The counts of :func:`column_pulse_update` in the aggregate mode (None: no pulse)."""
+    # The probabilities depend on x only through max|x_s| = |x_s[c_s]| = 1: a column of ones.
+    prob = pulse_probabilities(torch.ones((columns.numel(), 1), device=d.device, dtype=d.dtype), d, lr,
+                               device.granularity, config)
+    column_fires = torch.binomial(prob.bit_length, prob.column[:, 0], generator=generator)
+    counts = torch.binomial(column_fires[:, None].expand_as(prob.row).contiguous(), prob.row, generator=generator)
+    pulses = float(counts.sum())
+    if pulses == 0.0:
+        return None
+    rows = torch.arange(d.shape[1], device=d.device)
+    index = (rows[None, :] * shape[1] + columns.to(d.device)[:, None]).reshape(-1)  # flat index of device (i, c_s)
+    counts, signs = counts.reshape(-1), d.reshape(-1)
+    if pulses < SPARSE_FRACTION * counts.numel():  # most of these devices got no pulse: skip them
+        active = counts.nonzero().squeeze(1)
+        index, counts, signs = index[active], counts[active], signs[active]
+    n_up = torch.where(signs < 0, counts, 0.0)  # up where −sign(δ) > 0
+    return PulseCounts(n_up, counts - n_up, index, pulses)
+
+
 #: Below this fraction of devices receiving pulses, only those devices are computed.
 SPARSE_FRACTION = 0.3
 
@@ -226,7 +325,7 @@ def apply_counts(
     generator: torch.Generator | None = None,
     stacked: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """``device.apply_pulses`` on the devices that receive pulses; returns new weights.
+    """``device.apply_pulses`` of whole-array counts (out, in); returns new weights.
 
     In training most devices of a large array receive no pulse in a given update (mean-reduced
     errors and update management give per-device pulse counts well below one). Where fewer than
@@ -234,13 +333,69 @@ def apply_counts(
     gathered into flat vectors, updated there and scattered back: the physics is the same (a
     device without pulses does not change), the cost scales with the pulsed devices.
     """
-    active = torch.add(n_up, n_down).view(-1).nonzero().squeeze(1)
-    if active.numel() == 0:
+    pulses = float(n_up.sum() + n_down.sum())
+    if pulses == 0.0:
         return weights
-    if active.numel() > SPARSE_FRACTION * weights.numel():
-        return device.apply_pulses(weights, params, n_up, n_down, generator)
-    return apply_at(device, weights, params, active, n_up.reshape(-1).index_select(0, active),
-                    n_down.reshape(-1).index_select(0, active), generator, stacked)
+    return apply_pulse_counts(device, weights, params, listed_counts(n_up, n_down, pulses), generator, stacked)
+
+
+def apply_pulse_counts(
+    device: PulsedDevice,
+    weights: torch.Tensor,
+    params: DeviceParameters,
+    counts: PulseCounts,
+    generator: torch.Generator | None = None,
+    stacked: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Weights (out, in) after the pulses of ``counts``; ``weights`` may be changed in place."""
+    if counts.index is None:
+        shape = weights.shape
+        return device.apply_pulses(weights, params, counts.n_up.view(shape), counts.n_down.view(shape), generator)
+    return apply_at(device, weights, params, counts.index, counts.n_up, counts.n_down, generator, stacked)
+
+
+def apply_pulse_counts_jointly(
+    device: PulsedDevice,
+    jobs: list[tuple[torch.Tensor, DeviceParameters, PulseCounts, torch.Generator | None, torch.Tensor | None]],
+) -> list[torch.Tensor]:
+    """:func:`apply_pulse_counts` for several arrays of equal device models in one call.
+
+    ``jobs``: (weights, params, counts, generator, stacked params) per array. The listed devices of
+    every array are gathered into one vector, ``device.apply_pulses`` runs once on it, and the
+    results are written back (in place where the weights are contiguous). For models whose
+    response is elementwise with one normal draw per device (:meth:`PulsedDevice.applies_jointly`),
+    each array's draws come from its own generator (:class:`~analogtrain.devices.base.NoiseSegments`),
+    so the result equals applying the arrays one by one, bit for bit; otherwise they are applied
+    one by one. Returns the new weights of every job, in order.
+    """
+    if len(jobs) == 1 or not device.applies_jointly():
+        return [apply_pulse_counts(device, w, p, c, g, s) for w, p, c, g, s in jobs]
+    flat_weights, flat_params, sizes = [], [], []
+    for weights, params, counts, _, stacked in jobs:
+        if stacked is None:
+            stacked = torch.stack([value.reshape(-1) for value in params.values()])
+        if counts.index is None:
+            flat_weights.append(weights.reshape(-1))
+            flat_params.append(stacked)
+        else:
+            flat_weights.append(weights.reshape(-1).index_select(0, counts.index))
+            flat_params.append(stacked.index_select(1, counts.index))
+        sizes.append(counts.n_up.numel())
+    names = jobs[0][1].keys()
+    updated = device.apply_pulses(
+        torch.cat(flat_weights), dict(zip(names, torch.cat(flat_params, dim=1))),
+        torch.cat([job[2].n_up for job in jobs]), torch.cat([job[2].n_down for job in jobs]),
+        NoiseSegments([(job[3], size) for job, size in zip(jobs, sizes)]),
+    )
+    results = []
+    for (weights, _, counts, _, _), part in zip(jobs, updated.split(sizes)):
+        result = weights if weights.is_contiguous() else weights.contiguous()
+        if counts.index is None:
+            result.view(-1).copy_(part)
+        else:
+            result.view(-1).index_copy_(0, counts.index, part)
+        results.append(result)
+    return results
 
 
 def apply_at(
@@ -490,8 +645,15 @@ __all__ = [
     "pulse_probabilities",
     "expected_pulse_counts",
     "pulse_update",
+    "column_pulse_update",
     "apply_counts",
     "apply_at",
+    "PulseCounts",
+    "draw_pulse_counts",
+    "column_pulse_counts",
+    "listed_counts",
+    "apply_pulse_counts",
+    "apply_pulse_counts_jointly",
     "BatchTrains",
     "Train",
     "bernoulli_train",

@@ -58,10 +58,27 @@ def device_models() -> dict[str, type[PulsedDevice]]:
     return dict(_REGISTRY)
 
 
-def randn(shape, generator: torch.Generator | None, like: torch.Tensor | None = None, device=None, dtype=None):
-    """Standard normal samples drawn from an explicit generator."""
+class NoiseSegments:
+    """Consecutive segments of one 1-D normal draw, each from its own generator: the draws of
+    several arrays' devices updated in one call (each array keeps its own random stream)."""
+
+    def __init__(self, segments: list[tuple[torch.Generator | None, int]]) -> None:
+        self.segments = segments
+
+    def randn(self, numel: int, device, dtype) -> torch.Tensor:
+        if numel != sum(size for _, size in self.segments):
+            raise ValueError(f"NoiseSegments cover {sum(s for _, s in self.segments)} values, {numel} requested")
+        return torch.cat([torch.randn(size, generator=generator, device=device, dtype=dtype)
+                          for generator, size in self.segments])
+
+
+def randn(shape, generator: torch.Generator | NoiseSegments | None, like: torch.Tensor | None = None, device=None,
+          dtype=None):
+    """Standard normal samples drawn from an explicit generator (or per segment, see :class:`NoiseSegments`)."""
     if like is not None:
         device, dtype = like.device, like.dtype
+    if isinstance(generator, NoiseSegments):
+        return generator.randn(math.prod(shape), device, dtype or torch.float32).view(shape)
     return torch.randn(shape, generator=generator, device=device, dtype=dtype or torch.float32)
 
 
@@ -282,6 +299,13 @@ class PulsedDevice(Config):
         step = torch.where(direction != 0, step, torch.zeros_like(step))
         return self.clip(w + step, p)
 
+    def applies_jointly(self) -> bool:
+        """Whether :meth:`apply_pulses` is elementwise, drawing exactly one standard normal per
+        device through :func:`randn`, so that the devices of several arrays can be updated in one
+        call (each array's draws from its own generator) with the same result as one by one.
+        The generic response is not (its number of sub-steps depends on the largest count)."""
+        return False
+
     def apply_pulses(
         self,
         w: torch.Tensor,
@@ -463,6 +487,11 @@ class AffineStepDevice(PulsedDevice):
 
     def step_down(self, w, p):
         return (p["dw_down"] + p["c_down"] * w).clamp_(min=0.0)
+
+    def applies_jointly(self) -> bool:
+        # Closed form, elementwise; one normal draw per device whenever there is cycle-to-cycle
+        # noise (without it, the draw depends on whether any device has mixed signs).
+        return self.dw_min_std > 0
 
     def apply_pulses(self, w, p, n_up, n_down, generator=None):
         # Few, mostly in-place operations: on large arrays fresh temporaries cost more than the

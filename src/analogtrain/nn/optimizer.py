@@ -6,7 +6,9 @@ A ``torch.optim.Optimizer``, so an ordinary training loop (``zero_grad``, ``loss
 * every analog tile among the parameters (recognised by its handle parameter) applies its
   pending update — all (x, δ) pairs kept since the last step, as one batch — through
   ``algorithm.update(x, δ, lr)`` with ``lr`` taken from the tile's parameter group at that moment
-  (so a scheduler changes the analog learning rate too). The intended change is
+  (so a scheduler changes the analog learning rate too). The tiles' updates run in lockstep
+  (:func:`~analogtrain.algorithms.base.run_update_steps`): the pulses of all layers are drawn
+  array by array and applied in one call per device model, with the same result as layer by layer. The intended change is
   ``ΔW = −lr·Σ δᵀx``, the SGD step; what the arrays actually do is the algorithm's business
   (pulses on W for analog SGD; pulses on A and transfers to C for Tiki-Taka and SHD);
 * every ordinary (digital) parameter gets plain SGD, ``p ← p − lr·(grad + weight_decay·p)``.
@@ -23,7 +25,7 @@ from typing import Iterable
 import torch
 from torch import nn
 
-from analogtrain.algorithms.base import check_lr
+from analogtrain.algorithms.base import check_lr, run_update_steps
 from analogtrain.config import check_non_negative
 from analogtrain.errors import ConfigError
 from analogtrain.nn.tile import AnalogTile, tile_of
@@ -65,6 +67,7 @@ class AnalogSGD(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        updates = []
         for group in self.param_groups:
             lr = group["lr"]
             check_lr(lr)
@@ -72,7 +75,9 @@ class AnalogSGD(torch.optim.Optimizer):
             for p in group["params"]:
                 tile = tile_of(p)
                 if tile is not None:
-                    tile.apply_update(lr)
+                    steps = tile.update_steps(lr)
+                    if steps is not None:
+                        updates.append(steps)
                     continue
                 if p.grad is None:
                     continue
@@ -82,6 +87,7 @@ class AnalogSGD(torch.optim.Optimizer):
                 if decay:
                     grad = grad.add(p, alpha=decay)
                 p.add_(grad, alpha=-lr)
+        run_update_steps(updates)  # all analog layers together: same result as one by one, fewer calls
         return loss
 
     @torch.no_grad()

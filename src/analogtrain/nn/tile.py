@@ -6,9 +6,10 @@ that store one weight matrix) and connects it to autograd and to the optimizer:
 * :meth:`AnalogTile.read` is ``y = W x`` for a batch of row vectors, differentiable through
   :class:`~analogtrain.nn.function.AnalogRead` (forward = analog forward read, backward = analog
   backward read ``z = Wᵀ δ``). During backward the pair (x, δ) is kept as a *pending update*;
-* :meth:`AnalogTile.apply_update` (called by :class:`~analogtrain.nn.optimizer.AnalogSGD`) hands
-  every pending (x, δ) of the step to ``algorithm.update(x, δ, lr)`` as ONE batch: the intended
-  change is ``ΔW = −lr·Σ δᵀx``, the plain SGD step on the summed gradient;
+* :meth:`AnalogTile.apply_update` hands every pending (x, δ) of the step to
+  ``algorithm.update(x, δ, lr)`` as ONE batch: the intended change is ``ΔW = −lr·Σ δᵀx``, the
+  plain SGD step on the summed gradient (:class:`~analogtrain.nn.optimizer.AnalogSGD` takes the
+  same update as steps, :meth:`AnalogTile.update_steps`, and runs all tiles' steps together);
 * the tile's only ``nn.Parameter`` is an empty *handle* that puts the read into the autograd graph
   and lets an optimizer find the tile among ``model.parameters()``; the weight itself lives in the
   arrays and is never a tensor that autograd or a digital optimizer could change;
@@ -20,12 +21,14 @@ that store one weight matrix) and connects it to autograd and to the optimizer:
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
 import torch
 from torch import nn
 
-from analogtrain.algorithms.base import AlgorithmConfig, build_algorithm
+from analogtrain.algorithms.base import AlgorithmConfig, build_algorithm, run_update_steps
+from analogtrain.crossbar.array import PulseWrite
 from analogtrain.errors import ConfigError
 
 
@@ -161,15 +164,22 @@ class AnalogTile(nn.Module):
 
     def apply_update(self, lr: float) -> None:
         """One training update with every pending (x, δ) as one batch, then forget them."""
+        steps = self.update_steps(lr)
+        if steps is not None:
+            run_update_steps([steps])
+
+    def update_steps(self, lr: float) -> Iterator[list[PulseWrite]] | None:
+        """:meth:`apply_update` as the algorithm's update steps (None: nothing pending); the
+        pending pairs are forgotten now. The optimizer runs the steps of all tiles together."""
         if not self._pending:
-            return
+            return None
         if len(self._pending) == 1:
             x, d = self._pending[0]
         else:
             x = torch.cat([p[0] for p in self._pending])
             d = torch.cat([p[1] for p in self._pending])
         self._pending = []
-        self.algorithm.update(x, d, float(lr))
+        return self.algorithm.update_steps(x, d, float(lr))
 
     # -- state ----------------------------------------------------------------------------------
     def get_extra_state(self) -> dict[str, Any]:
