@@ -212,3 +212,27 @@ def test_noisy_reads_are_reproducible_from_the_seed():
     ya, yb = a.forward(x), b.forward(x)
     assert torch.equal(ya, yb)
     assert not torch.equal(a.forward(x), ya)  # fresh noise on every read
+
+
+def test_column_reads_equal_forward_reads_of_one_hot_vectors():
+    """``read_columns`` (a transfer's reads) gives exactly the forward read of the one-hot inputs,
+    through the same noisy, quantised, bound-managed periphery and the same random draws."""
+    device = ConstantStepDevice(dw_min=0.01, w_max=1.0, w_min=-1.0)
+    io = IOConfig.preset()
+    arrays = []
+    for _ in range(2):
+        reference = CrossbarArray(6, 9, device, seed=3)
+        reference.program(torch.empty(6, 9).uniform_(-0.5, 0.5, generator=torch.Generator().manual_seed(1)))
+        array = CrossbarArray(6, 9, device, forward_io=io, reference=reference, seed=4)
+        array.program(torch.empty(6, 9).uniform_(-0.9, 0.9, generator=torch.Generator().manual_seed(2)))
+        arrays.append(array)
+    columns = torch.tensor([7, 0, 3])
+    one_hot = torch.zeros(3, 9)
+    one_hot[torch.arange(3), columns] = 1.0
+    by_columns = arrays[0].read_columns(columns)
+    by_forward = arrays[1].forward(one_hot)
+    assert torch.equal(by_columns, by_forward)
+    assert torch.equal(arrays[0].generator.get_state(), arrays[1].generator.get_state())
+    assert arrays[0].operations.forward_reads == arrays[1].operations.forward_reads == 3
+    # The reads are noisy (not the exact weight columns).
+    assert not torch.equal(by_columns, arrays[0].weight[:, columns].T)

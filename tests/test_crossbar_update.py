@@ -625,10 +625,11 @@ def test_count_sampler_zero_mean_and_determinism():
 # The building blocks of the sparse batch-train path
 
 
-@pytest.mark.parametrize("geometric", [True, False])
-def test_bernoulli_entries_fire_with_their_probabilities(geometric, monkeypatch):
+@pytest.mark.parametrize("geometric, rate", [(True, None), (True, 0.12), (False, None)])
+def test_bernoulli_entries_fire_with_their_probabilities(geometric, rate, monkeypatch):
     """Each entry fires with its own probability (exact binomial test per entry, Bonferroni over
-    all entries), never where p = 0, and the total number of fires is within 4 SD of Σ p."""
+    all entries), never where p = 0, and the total number of fires is within 4 SD of Σ p; also
+    when the geometric-gap draw is given an upper bound r above the largest probability."""
     from scipy import stats
 
     if geometric:
@@ -641,7 +642,7 @@ def test_bernoulli_entries_fire_with_their_probabilities(geometric, monkeypatch)
     reps = 300
     counts = torch.zeros(60, 50, dtype=torch.float64)
     for _ in range(reps):
-        rows, columns = update_module.bernoulli_entries(p, generator)
+        rows, columns = update_module.bernoulli_entries(p, generator, rate)
         assert bool((rows[1:] * 50 + columns[1:] > rows[:-1] * 50 + columns[:-1]).all())  # row-major, distinct
         counts[rows, columns] += 1
     assert float(counts[:, 5:10].sum()) == 0.0
@@ -661,7 +662,9 @@ def test_sparse_and_dense_counts_of_the_same_trains_agree():
     prob = update_module.pulse_probabilities(x, d, 0.01, 0.001, UpdateConfig())
     trains = update_module.draw_batch_trains(prob, generator)
     n_up, n_down = trains.dense_counts(prob)
-    index, sparse_up, sparse_down = trains.sparse_counts(prob)
+    listed = trains.sparse_counts(prob)
+    index, sparse_up, sparse_down = listed.index, listed.n_up, listed.n_down
+    assert listed.pulses == trains.coincidences()
     assert trains.coincidences() == int(n_up.sum() + n_down.sum()) > 0
     assert torch.equal(n_up.view(-1)[index], sparse_up) and torch.equal(n_down.view(-1)[index], sparse_down)
     untouched = torch.ones(30 * 50, dtype=torch.bool)

@@ -46,7 +46,7 @@ from analogtrain.algorithms.base import (
 )
 from analogtrain.config import check_choice, check_int, check_non_negative, check_positive
 from analogtrain.crossbar.array import CrossbarArray, PulseWrite, pulse_update_arrays
-from analogtrain.crossbar.io import IOConfig, analog_read
+from analogtrain.crossbar.io import IOConfig
 from analogtrain.crossbar.update import UpdateConfig
 from analogtrain.devices.base import PulsedDevice
 from analogtrain.devices.soft_bounds import SoftBoundsDevice
@@ -214,15 +214,11 @@ class TransferAlgorithm(AnalogAlgorithm):
         ``−lr·dᵀx`` (drawn per column, :meth:`CrossbarArray.pulse_update_columns`)."""
         n = self.in_features
         k = min(self.config.columns_per_transfer, n)
-        rows = torch.arange(k, device=self.torch_device)
-        columns = (self.column_pointer + rows) % n
-        u = torch.zeros((k, n), device=self.torch_device, dtype=self.dtype)
-        u[rows, columns] = 1.0
-        v = analog_read(self.a_main.weight, u, self.config.transfer_io, self.a_main.generator)
-        self.a_main.operations.forward_reads += k
+        columns = (self.column_pointer + torch.arange(k, device=self.torch_device)) % n
+        v = self.a_main.read_columns(columns, self.config.transfer_io)  # v_s = A u_s, u_s = e_{c_s}
         self.column_pointer = int((self.column_pointer + k) % n)
         self.transfer_count += 1
-        return PulseWrite(self.c_main, -v, lr_c, columns=columns)
+        return PulseWrite(self.c_main, v.neg_(), lr_c, columns=columns, trusted=True)
 
     # -- accounting and state ---------------------------------------------------------------------
     def _extra_operations(self) -> dict[str, Any]:

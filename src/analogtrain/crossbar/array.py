@@ -179,6 +179,22 @@ class CrossbarArray:
         self.operations.backward_reads += d2.shape[0]
         return z if d.dim() == 2 else z[0]
 
+    def read_columns(self, columns: torch.Tensor, io: IOConfig | None = None) -> torch.Tensor:
+        """Forward reads with one-hot inputs: ``v_s = W e_{c_s}`` for the (k,) ``columns``, through
+        ``io`` (default: the forward periphery); returns (k, out).
+
+        The same as :meth:`forward` of the one-hot vectors (their products select columns of W
+        exactly), computed from those columns alone: a transfer reads a few columns of a large
+        array.
+        """
+        main = self.conductance.index_select(1, columns)
+        if self.reference is not None:
+            main = main - self.reference.conductance.index_select(1, columns)
+        k = columns.numel()
+        eye = torch.eye(k, device=self.torch_device, dtype=self.dtype)
+        self.operations.forward_reads += k
+        return analog_read(main, eye, io or self.forward_io, self.generator)
+
     # -- updates ------------------------------------------------------------------------------
     def pulse_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> float:
         """Stochastic pulse update of ``ΔW = −lr·δ xᵀ`` (summed over the batch); returns pulses.
@@ -200,6 +216,9 @@ class CrossbarArray:
         lr = write.lr
         if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr >= 0):
             raise ConfigError(f"lr must be a finite number ≥ 0, got {lr!r}")
+        if write.trusted:
+            inputs = write.x if write.columns is None else write.columns
+            return (inputs, write.d, float(lr)) if lr > 0 and write.d.shape[0] > 0 else None
         d2 = self._as_batch("d", write.d, self.out_features)
         if write.columns is None:
             x2 = self._as_batch("x", write.x, self.in_features)
@@ -313,6 +332,9 @@ class PulseWrite:
     lr: float
     x: torch.Tensor | None = None
     columns: torch.Tensor | None = None
+    #: Made by the library in the right shape, type and device from checked values (a transfer's
+    #: read): not checked again.
+    trusted: bool = False
 
 
 def pulse_update_arrays(writes: list[PulseWrite]) -> list[float]:

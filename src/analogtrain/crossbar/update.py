@@ -95,6 +95,21 @@ class PulseProbabilities:
         """(batch, out) sign of δ."""
         return torch.sign(self.d)
 
+    @functools.cached_property
+    def expected_coincidences(self) -> float:
+        """Expected device pulses of the whole batch, ``Σ_b BL_b·(Σ_i q_bi)(Σ_j p_bj)``."""
+        return float((self.row.sum(dim=1) * self.column.sum(dim=1) * self.bit_length).sum())
+
+    @functools.cached_property
+    def column_max(self) -> float:
+        """The largest column probability (0 for an empty batch)."""
+        return float(self.column.max()) if self.column.numel() else 0.0
+
+    @functools.cached_property
+    def row_max(self) -> float:
+        """The largest row probability (0 for an empty batch)."""
+        return float(self.row.max()) if self.row.numel() else 0.0
+
 
 def pulse_probabilities(
     x: torch.Tensor, d: torch.Tensor, lr: float, granularity: float, config: UpdateConfig
@@ -105,26 +120,24 @@ def pulse_probabilities(
     are finite and unused.
     """
     x_abs, d_abs = x.abs(), d.abs()
-    x_max, d_max = x_abs.amax(dim=1), d_abs.amax(dim=1)
-    k = (x_max * d_max).mul_(lr / granularity)
+    x_max, d_max = x_abs.amax(dim=1, keepdim=True), d_abs.amax(dim=1, keepdim=True)
+    k = (x_max * d_max).mul_(lr / granularity)  # (batch, 1)
     if config.bl_management:
         bit_length = k.ceil().clamp_(max=config.bl)  # ⌈k⌉ ≤ bl, and 0 where k = 0
     else:
         bit_length = (k > 0).to(x.dtype).mul_(config.bl)
-    # scale = √(lr/(granularity·BL)); under update management the two scales are tilted by
-    # √(max|δ|/max|x|) so that both largest probabilities are √(k/BL).
-    scale = bit_length.clamp(min=1.0).reciprocal_().mul_(lr / granularity).sqrt_()
     if config.update_management:
-        ratio = (d_max + _TINY_MAX).div_(x_max + _TINY_MAX).sqrt_()  # 1 where both are 0
-        column_scale, row_scale = scale * ratio, scale.div_(ratio)
-    else:
-        column_scale = row_scale = scale
-    column = x_abs.mul_(column_scale[:, None]).clamp_(max=1.0)
-    row = d_abs.mul_(row_scale[:, None]).clamp_(max=1.0)
-    return PulseProbabilities(column, row, bit_length, x, d)
+        # Both largest probabilities are √(k/BL): p_j = |x_j|/max|x|·√(k/BL), q_i = |δ_i|/max|δ|·√(k/BL).
+        peak = k.div(bit_length.clamp(min=1.0)).sqrt_()
+        column_scale, row_scale = peak.div(x_max.add_(_TINY_MAX)), peak.div_(d_max.add_(_TINY_MAX))
+    else:  # C_x = C_δ = √(lr/(granularity·BL))
+        column_scale = row_scale = bit_length.clamp(min=1.0).reciprocal_().mul_(lr / granularity).sqrt_()
+    column = x_abs.mul_(column_scale).clamp_(max=1.0)
+    row = d_abs.mul_(row_scale).clamp_(max=1.0)
+    return PulseProbabilities(column, row, bit_length.view(-1), x, d)
 
 
-#: Added to both maxima in the update-management ratio so that it is finite when either is 0.
+#: Added to the maxima under update management so that an all-zero x or δ gives probabilities 0.
 _TINY_MAX = 1e-20
 
 
@@ -226,12 +239,9 @@ def draw_pulse_counts(
     slots = int(prob.bit_length.sum())
     if _batch_trains_cheaper(prob, slots, x.shape[0], rows, columns):
         trains = draw_batch_trains(prob, generator)
-        coincidences = trains.coincidences()
-        if coincidences == 0:
-            return None
-        if coincidences <= SPARSE_FRACTION * rows * columns:
-            index, n_up, n_down = trains.sparse_counts(prob)
-            return PulseCounts(n_up, n_down, index, float(coincidences))
+        if prob.expected_coincidences <= SPARSE_FRACTION * rows * columns:  # list them
+            counts = trains.sparse_counts(prob)
+            return counts if counts.pulses > 0 else None
         n_up, n_down = trains.dense_counts(prob)
     else:
         mean_up, squares_up, mean_down, squares_down = expected_pulse_counts(prob)
@@ -443,19 +453,18 @@ def _batch_trains_cheaper(prob: PulseProbabilities, slots: int, batch: int, rows
     """
     cells = rows * columns
 
-    def draw_cost(probabilities: torch.Tensor, width: int) -> float:
+    def draw_cost(rate: float, width: int) -> float:
         size = slots * width
-        rate = float(probabilities.max()) if probabilities.numel() else 0.0
         if rate <= DENSE_RATE and size >= SPARSE_DRAW_MIN_SIZE:
             return size * rate * _NS_CANDIDATE + 150e3
         return size * _NS_UNIFORM
 
-    expected = float((prob.row.sum(dim=1) * prob.column.sum(dim=1) * prob.bit_length).sum())
+    expected = prob.expected_coincidences
     if expected <= SPARSE_FRACTION * cells:
         counting = expected * _NS_COINCIDENCE + 300e3
     else:
         counting = 2 * slots * cells * _NS_MAC + slots * (rows + columns) * 4 * _NS_PASS + cells * 20 * _NS_PASS
-    trains = draw_cost(prob.row, rows) + draw_cost(prob.column, columns) + counting
+    trains = draw_cost(prob.row_max, rows) + draw_cost(prob.column_max, columns) + counting
     mean = expected / (2 * cells)  # typical count per device and direction
     if mean >= LARGE_MEAN:
         count = _NS_NORMAL_COUNT
@@ -529,8 +538,8 @@ class BatchTrains:
         net = (rows * self._signs(prob.row_sign)).T @ (columns * self._signs(prob.column_sign)).neg_()
         return (total + net).mul_(0.5).round_(), total.sub_(net).mul_(0.5).round_()
 
-    def sparse_counts(self, prob: PulseProbabilities) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(flat device index, n_up, n_down) of the devices that receive pulses.
+    def sparse_counts(self, prob: PulseProbabilities) -> PulseCounts:
+        """The counts of the devices that receive pulses (listed by flat index).
 
         Every coincidence (slot t, row i, column j) is listed — for each firing row entry (t, i),
         all firing column entries of the same slot — and counted per device, in the direction
@@ -553,7 +562,7 @@ class BatchTrains:
         index, inverse, total = torch.unique(key, return_inverse=True, return_counts=True)
         dtype = prob.row.dtype
         n_up = torch.zeros(index.numel(), dtype=dtype, device=index.device).index_add_(0, inverse, up.to(dtype))
-        return index, n_up, total.to(dtype) - n_up
+        return PulseCounts(n_up, total.to(dtype) - n_up, index, float(entry.numel()))
 
 
 def draw_batch_trains(prob: PulseProbabilities, generator) -> BatchTrains:
@@ -565,7 +574,8 @@ def draw_batch_trains(prob: PulseProbabilities, generator) -> BatchTrains:
     else:
         sample = torch.repeat_interleave(torch.arange(lengths.numel(), device=lengths.device), lengths)
         row_probs, column_probs = prob.row[sample], prob.column[sample]
-    return BatchTrains(sample, bernoulli_train(row_probs, generator), bernoulli_train(column_probs, generator))
+    return BatchTrains(sample, bernoulli_train(row_probs, generator, prob.row_max),
+                       bernoulli_train(column_probs, generator, prob.column_max))
 
 
 #: Above this largest probability, :func:`bernoulli_entries` draws one uniform per entry (the
@@ -575,37 +585,44 @@ DENSE_RATE = 0.125
 SPARSE_DRAW_MIN_SIZE = 16384
 
 
-def bernoulli_train(probabilities: torch.Tensor, generator) -> Train:
-    """An independent Bernoulli draw of each (slot, line) probability, as a :class:`Train`."""
+def bernoulli_train(probabilities: torch.Tensor, generator, rate: float | None = None) -> Train:
+    """An independent Bernoulli draw of each (slot, line) probability, as a :class:`Train`.
+
+    ``rate``: an upper bound of the probabilities, at most 1 (default: their largest).
+    """
     slots, lines = probabilities.shape
-    if _dense_draw(probabilities):
+    if rate is None:
+        rate = float(probabilities.max()) if probabilities.numel() else 0.0
+    if _dense_draw(rate, probabilities.numel()):
         uniform = torch.rand(probabilities.shape, generator=generator, device=probabilities.device,
                              dtype=probabilities.dtype)
         return Train(slots, lines, bits=(uniform < probabilities).to(probabilities.dtype))
-    return Train(slots, lines, entries=bernoulli_entries(probabilities, generator))
+    return Train(slots, lines, entries=bernoulli_entries(probabilities, generator, rate))
 
 
-def _dense_draw(probabilities: torch.Tensor) -> bool:
-    rate = float(probabilities.max()) if probabilities.numel() else 0.0
-    return rate > DENSE_RATE or rate >= 1.0 or probabilities.numel() < SPARSE_DRAW_MIN_SIZE
+def _dense_draw(rate: float, size: int) -> bool:
+    """One uniform per entry (rather than geometric gaps) for these largest probability and size."""
+    return rate > DENSE_RATE or rate >= 1.0 or size < SPARSE_DRAW_MIN_SIZE
 
 
-def bernoulli_entries(probabilities: torch.Tensor, generator) -> tuple[torch.Tensor, torch.Tensor]:
+def bernoulli_entries(probabilities: torch.Tensor, generator, rate: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(row, column) of the entries of an independent Bernoulli draw of each probability, row-major.
 
     When every probability is at most r = max p ≤ :data:`DENSE_RATE`, candidates are drawn as a
     Bernoulli(r) process along the flattened matrix by geometric gaps,
     ``G = ⌊ln(1 − U)/ln(1 − r)⌋ + 1`` (P(G > g) = (1 − r)^g), and each candidate is kept with
     probability p/r — exactly Bernoulli(p) per entry, with work proportional to r·size instead of
-    size (pulse probabilities are mostly small). Otherwise one uniform per entry.
+    size (pulse probabilities are mostly small). Otherwise one uniform per entry. ``rate``: an
+    upper bound of the probabilities, at most 1, used as r (default: their largest).
     """
     columns = probabilities.shape[1]
     flat = probabilities.reshape(-1)
-    rate = float(flat.max()) if flat.numel() else 0.0
+    if rate is None:
+        rate = float(flat.max()) if flat.numel() else 0.0
     if rate <= 0.0:
         empty = torch.zeros(0, dtype=torch.long, device=flat.device)
         return empty, empty
-    if rate > DENSE_RATE or rate >= 1.0 or flat.numel() < SPARSE_DRAW_MIN_SIZE:
+    if _dense_draw(rate, flat.numel()):
         uniform = torch.rand(probabilities.shape, generator=generator, device=flat.device, dtype=flat.dtype)
         return (uniform < probabilities).nonzero(as_tuple=True)
     log_miss = math.log1p(-rate)
