@@ -139,7 +139,8 @@ class CrossbarArray:
         self.operations = OperationCounter()
         self._weight_cache: torch.Tensor | None = None
         self._stack: torch.Tensor | None = None
-        self._stack_key: tuple | None = None
+        self._stack_key: list | None = None
+        self._stack_sources: list[torch.Tensor] = []
         self._weight_key: tuple | None = None
 
     # -- reads ------------------------------------------------------------------------------
@@ -300,13 +301,12 @@ class CrossbarArray:
 
         Cached until ``params`` or any of its tensors is replaced or changed in place.
         """
-        key = tuple((name, value, value._version) for name, value in self.params.items())
-        cached = self._stack_key
-        if cached is None or len(cached) != len(key) or any(
-            a[0] != b[0] or a[1] is not b[1] or a[2] != b[2] for a, b in zip(cached, key)
-        ):
+        # The key holds the names, the tensors' ids and their version counters (in-place changes);
+        # the cache keeps the tensors alive, so no other tensor can take one of those ids.
+        key = [(name, id(value), value._version) for name, value in self.params.items()]
+        if key != self._stack_key:
             self._stack = torch.stack([value.reshape(-1) for value in self.params.values()])
-            self._stack_key = key
+            self._stack_key, self._stack_sources = key, list(self.params.values())
         return self._stack
 
     def _as_batch(self, name: str, value: torch.Tensor, size: int) -> torch.Tensor:
