@@ -53,8 +53,24 @@ def test_quick_is_a_prefix_and_small_budget():
     assert quick_config(str(DATA), epochs=1).epochs == 1
 
 
+def test_learning_rate_schedule_is_shared_and_scales_with_the_run():
+    """The full study decays every run's rate ×0.1 after 60 % and 80 % of the epochs; --quick keeps
+    it constant; the schedule reaches the training configs of all runs alike."""
+    full = Fig3Config(data=str(DATA))
+    assert fig3.lr_milestones(full) == [30, 40] and full.lr_decay == 0.1
+    assert fig3.lr_milestones(Fig3Config(data=str(DATA), epochs=10)) == [6, 8]
+    assert fig3.lr_milestones(Fig3Config(data=str(DATA), epochs=1)) == []  # no decay inside one epoch
+    assert fig3.lr_milestones(quick_config(str(DATA))) == []
+    spec = build_sweep(full)
+    for run in spec.expand():
+        training = run.config if isinstance(run.config, TrainingConfig) else TrainingConfig.from_dict(run.config)
+        assert list(training.lr_milestones) == [30, 40] and training.lr_gamma == 0.1
+
+
 @pytest.mark.parametrize("changes, message", [
     ({"data": ""}, "--data"),
+    ({"lr_decay_at": (0.5, 1.0)}, r"lr_decay_at\[1\]"),
+    ({"lr_decay": 0.0}, "lr_decay"),
     ({"epochs": 0}, "--epochs"),
     ({"gammas": ()}, "gammas"),
     ({"gammas": (0.0, 1.5)}, r"gammas\[1\]"),
