@@ -173,3 +173,19 @@ def test_quick_grid_shd_beats_sgd_at_every_asymmetric_level(tmp_path):
     assert shd_beats_sgd["holds"] is True, shd_beats_sgd
     for claim in summary["claims"]:  # the others are reported, whatever they say
         assert claim["holds"] in (True, False)
+
+
+def test_text_report_finds_text_after_the_book(tmp_path):
+    """Characters after War and Peace's closing words (across a line break) are counted; ending
+    the text there with max_chars leaves none; a text without them reports None."""
+    book = "Well, Prince, so Genoa and Lucca ...\r\n" * 50 + "to recognize a dependence of which we are not\r\nconscious.\r\n\r\n"
+    extra = "Something appended (^_^)\r\nand more.\r\n"
+    path = tmp_path / "book.txt"
+    path.write_text(book + extra, encoding="utf-8", newline="")
+    report = fig3.text_report(Fig3Config(data=str(path)))
+    assert report["characters_after_book_end"] == len(extra.rstrip()) + len("\r\n\r\n")
+    assert report["book_end"] == len(book) - len("\r\n\r\n")
+    trimmed = fig3.text_report(Fig3Config(data=str(path), max_chars=report["book_end"]))
+    assert trimmed["characters_after_book_end"] == 0 and trimmed["characters"] == report["book_end"]
+    path.write_text("no closing words here\n" * 100, encoding="utf-8")
+    assert fig3.text_report(Fig3Config(data=str(path)))["characters_after_book_end"] is None

@@ -48,6 +48,11 @@ def fig3(data, out, epochs, quick, max_chars, scheduler, workers, device, overwr
     for name, record in summary["runs"].items():
         status = "" if record["status"] == "finished" else f"  [{record['status']}: {record.get('error') or ''}]"
         click.echo(f"  {name:<16} {_fmt(record['final_test_cross_entropy'])}{status}")
+    after = summary.get("text", {}).get("characters_after_book_end")
+    if after:
+        click.echo(f"note: the text goes on for {after:,} characters after the book's closing words "
+                   f"({summary['text']['book_closing_words']!r}); they are part of the test split. "
+                   f"--max-chars {summary['text']['book_end']} ends the text there.")
     click.echo("claims:")
     for claim in summary["claims"]:
         mark = {True: "holds", False: "does NOT hold", None: "not measured"}[claim["holds"]]

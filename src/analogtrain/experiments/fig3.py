@@ -46,6 +46,7 @@ import dataclasses
 import json
 import os
 import platform
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -350,6 +351,27 @@ def run_fig3(
 # Results and claims
 
 
+def text_report(config: Fig3Config) -> dict[str, Any]:
+    """What the study trained and tested on: the characters used and where War and Peace's closing
+    words fall in them. Text after the book's last sentence (a file with something appended) lands
+    in the test split and raises the test cross-entropy of every run alike."""
+    from analogtrain.experiments.data_fetch import get_source
+    from analogtrain.experiments.datasets import read_text
+    from analogtrain.experiments.training_config import TextConfig
+
+    text = read_text(TextConfig(path=config.data, seq_len=config.seq_len, max_chars=config.max_chars))
+    closing = get_source("war-and-peace").markers[-1]
+    matches = list(re.finditer(r"\s+".join(map(re.escape, closing.split())) + r"\W?", text))  # any line breaks
+    report: dict[str, Any] = {"characters": len(text), "book_closing_words": closing,
+                              "characters_after_book_end": None}
+    if matches:
+        book_end = matches[-1].end()
+        report["characters_after_book_end"] = len(text[book_end:].rstrip())
+        report["book_end"] = book_end
+    return report
+
+
+
 def curves(config: Fig3Config, out: Path) -> dict[str, list[dict[str, Any]]]:
     """run name -> per-epoch rows (epoch, train_loss, val_loss, test_loss, ...) from its metrics.csv."""
     from analogtrain.sweep.results import read_metrics
@@ -392,6 +414,7 @@ def write_outputs(config: Fig3Config, out: Path, sweep_summary: dict[str, Any], 
                         "wall_time_s": (statuses.get(name, {}).get("summary") or {}).get("wall_time_s")}
                  for name, (a, g) in names.items()},
         "claims": claims(config, finals, rows),
+        "text": text_report(config),
         "sweep": {"counts": sweep_summary.get("counts"), "cluster": sweep_summary.get("cluster")},
         "wall_time_s": round(wall_time_s, 1),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "processor": platform.processor()},
