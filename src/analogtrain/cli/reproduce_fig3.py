@@ -17,9 +17,9 @@ def _fmt(value) -> str:
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False),
               help="Study directory (re-running into it resumes; another study's directory needs --overwrite).")
 @click.option("--epochs", type=int, default=None,
-              help="Epochs of every run [default: 50; with --quick: 3].")
+              help="Epochs of every run [default: 50; with --quick: 4].")
 @click.option("--quick", is_flag=True,
-              help="First 100,000 characters, 3 epochs, sequences of 50: the whole grid in < 10 min on 2 cores.")
+              help="First 100,000 characters, 4 epochs, sequences of 50: the whole grid in < 10 min on 2 cores.")
 @click.option("--max-chars", type=int, default=None, metavar="N",
               help="Train on the first N characters only [default: all; with --quick: 100,000].")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
