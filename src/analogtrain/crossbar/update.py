@@ -43,6 +43,12 @@ Modes (:class:`UpdateConfig.mode`):
 ``none``
     Floating-point update ``W ← W − η δ xᵀ`` with no device physics and no clipping (for
     checking gradients).
+
+In the aggregate mode an update is drawn (:func:`draw_pulse_counts`, or
+:func:`column_pulse_counts` for the one-hot inputs of a transfer) and then applied
+(:func:`apply_pulse_counts`); :func:`apply_pulse_counts_jointly` applies the drawn counts of
+several arrays in one device-response call (one training step of a whole network, see
+:func:`analogtrain.crossbar.array.pulse_update_arrays`).
 """
 
 from __future__ import annotations
