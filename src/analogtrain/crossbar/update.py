@@ -107,6 +107,11 @@ class PulseProbabilities:
         return float((self.row.sum(dim=1) * self.column.sum(dim=1) * self.bit_length).sum())
 
     @functools.cached_property
+    def unit_bit_lengths(self) -> bool:
+        """Whether every sample's trains are one slot long (the usual case of small updates)."""
+        return bool((self.bit_length == 1).all())
+
+    @functools.cached_property
     def column_max(self) -> float:
         """The largest column probability (0 for an empty batch)."""
         return float(self.column.max()) if self.column.numel() else 0.0
@@ -310,11 +315,19 @@ def column_pulse_counts(
     generator: torch.Generator | None = None,
 ) -> PulseCounts | None:
     """The counts of :func:`column_pulse_update` in the aggregate mode (None: no pulse)."""
-    # The probabilities depend on x only through max|x_s| = |x_s[c_s]| = 1: a column of ones.
-    prob = pulse_probabilities(torch.ones((columns.numel(), 1), device=d.device, dtype=d.dtype), d, lr,
-                               device.granularity, config)
-    column_fires = torch.binomial(prob.bit_length, prob.column[:, 0], generator=generator)
-    counts = torch.binomial(column_fires[:, None].expand_as(prob.row).contiguous(), prob.row, generator=generator)
+    if columns.numel() == 1:
+        counts = _one_column_counts(d, lr, device.granularity, config, generator)
+    else:
+        # The probabilities depend on x only through max|x_s| = |x_s[c_s]| = 1: a column of ones.
+        prob = pulse_probabilities(torch.ones((columns.numel(), 1), device=d.device, dtype=d.dtype), d, lr,
+                                   device.granularity, config)
+        column_fires = torch.binomial(prob.bit_length, prob.column[:, 0], generator=generator)
+        if not bool(column_fires.any()):  # no column slot fired: no coincidence
+            return None
+        counts = torch.binomial(column_fires[:, None].expand_as(prob.row).contiguous(), prob.row,
+                                generator=generator)
+    if counts is None:
+        return None
     pulses = float(counts.sum())
     if pulses == 0.0:
         return None
@@ -323,9 +336,53 @@ def column_pulse_counts(
     counts, signs = counts.reshape(-1), d.reshape(-1)
     if pulses < SPARSE_FRACTION * counts.numel():  # most of these devices got no pulse: skip them
         active = counts.nonzero().squeeze(1)
-        index, counts, signs = index[active], counts[active], signs[active]
+        index, counts, signs = index.index_select(0, active), counts.index_select(0, active), signs.index_select(0, active)
     n_up = torch.where(signs < 0, counts, 0.0)  # up where −sign(δ) > 0
     return PulseCounts(n_up, counts - n_up, index, pulses)
+
+
+def _one_column_counts(d: torch.Tensor, lr: float, granularity: float, config: UpdateConfig,
+                       generator) -> torch.Tensor | None:
+    """Coincidence counts (1, out) of a one-column write (the usual transfer), None if the column
+    never fires: :func:`pulse_probabilities` of x = e_c worked out in scalars (max|x| = 1, so
+    k = lr·max|δ|/Δw_min; the column's probability is the peak √(k/BL) under update management),
+    S ~ Binomial(BL, p) by inversion of one uniform, then Binomial(S, q_i) per row."""
+    d_abs = d.abs()
+    d_max = float(d_abs.max())
+    k = d_max * lr / granularity
+    if config.bl_management:
+        bit_length = min(math.ceil(k), config.bl)
+    else:
+        bit_length = config.bl if k > 0 else 0
+    if bit_length == 0:
+        return None
+    if config.update_management:
+        peak = math.sqrt(k / bit_length)
+        column, row_scale = min(peak, 1.0), peak / (d_max + _TINY_MAX)
+    else:
+        column = row_scale = math.sqrt(lr / (granularity * bit_length))
+        column = min(column, 1.0)
+    fires = _binomial_by_inversion(bit_length, column, float(torch.rand((), generator=generator, device=d.device)))
+    if fires == 0:
+        return None
+    row = d_abs.mul_(row_scale).clamp_(max=1.0)
+    return torch.binomial(torch.full_like(row, float(fires)), row, generator=generator)
+
+
+def _binomial_by_inversion(trials: int, probability: float, uniform: float) -> int:
+    """The Binomial(trials, probability) value whose CDF interval holds ``uniform`` ∈ [0, 1)."""
+    if probability >= 1.0:
+        return trials
+    if probability <= 0.0:
+        return 0
+    ratio = probability / (1.0 - probability)
+    mass = (1.0 - probability) ** trials  # P(S = 0)
+    cumulative, value = mass, 0
+    while uniform >= cumulative and value < trials:
+        mass *= ratio * (trials - value) / (value + 1)
+        value += 1
+        cumulative += mass
+    return value
 
 
 #: Below this fraction of devices receiving pulses, only those devices are computed.
@@ -481,37 +538,42 @@ def _batch_trains_cheaper(prob: PulseProbabilities, slots: int, batch: int, rows
 
 
 class Train:
-    """Which lines (rows or columns) fire in which slots: a (slots × lines) 0/1 matrix, held as
-    the matrix itself (dense draws) or as the list of firing entries (sparse draws), the other form
-    made when first asked for."""
+    """Which lines (rows or columns) fire in which slots: a (slots × lines) 0/1 matrix, held as a
+    boolean mask (dense draws) or as the row-major flat positions of the firing entries (sparse
+    draws), the other forms made when first asked for."""
 
-    def __init__(self, slots: int, lines: int, bits: torch.Tensor | None = None,
-                 entries: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
-        self.slots, self.lines = slots, lines
-        self._bits, self._entries = bits, entries
+    def __init__(self, slots: int, lines: int, mask: torch.Tensor | None = None,
+                 positions: torch.Tensor | None = None, dtype: torch.dtype = torch.float32) -> None:
+        self.slots, self.lines, self.dtype = slots, lines, dtype
+        self._mask, self._positions = mask, positions
 
     @property
     def bits(self) -> torch.Tensor:
-        """(slots × lines) float 0/1 matrix."""
-        if self._bits is None:
-            slot, line = self._entries
-            bits = torch.zeros(self.slots, self.lines, dtype=torch.float32, device=slot.device)
-            bits[slot, line] = 1.0
-            self._bits = bits
-        return self._bits
+        """(slots × lines) 0/1 matrix of ``dtype``."""
+        if self._mask is None:
+            mask = torch.zeros(self.slots * self.lines, dtype=torch.bool, device=self._positions.device)
+            mask[self._positions] = True
+            self._mask = mask.view(self.slots, self.lines)
+        return self._mask.to(self.dtype)
+
+    @property
+    def positions(self) -> torch.Tensor:
+        """Flat positions ``slot·lines + line`` of the firing entries, ascending."""
+        if self._positions is None:
+            self._positions = self._mask.reshape(-1).nonzero().squeeze(1)
+        return self._positions
 
     @property
     def entries(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(slot, line) of every firing entry, slot-major."""
-        if self._entries is None:
-            self._entries = self._bits.nonzero(as_tuple=True)
-        return self._entries
+        slot = torch.div(self.positions, self.lines, rounding_mode="floor")
+        return slot, self.positions - slot * self.lines
 
     def per_slot(self) -> torch.Tensor:
         """Number of firing lines in each slot."""
-        if self._bits is not None:
-            return self._bits.sum(dim=1).to(torch.long)  # exact: at most `lines` per slot
-        return torch.bincount(self._entries[0], minlength=self.slots)
+        if self._mask is not None:
+            return self._mask.sum(dim=1)
+        return torch.bincount(torch.div(self._positions, self.lines, rounding_mode="floor"), minlength=self.slots)
 
 
 @dataclasses.dataclass
@@ -524,9 +586,6 @@ class BatchTrains:
 
     def _signs(self, signs: torch.Tensor) -> torch.Tensor:
         return signs if self.sample is None else signs[self.sample]
-
-    def _sample_of(self, slot: torch.Tensor) -> torch.Tensor:
-        return slot if self.sample is None else self.sample[slot]
 
     def coincidences(self) -> int:
         """Total number of device pulses: Σ_t (rows firing in t)·(columns firing in t)."""
@@ -544,42 +603,60 @@ class BatchTrains:
         net = (rows * self._signs(prob.row_sign)).T @ (columns * self._signs(prob.column_sign)).neg_()
         return (total + net).mul_(0.5).round_(), total.sub_(net).mul_(0.5).round_()
 
+    def _negative(self, train: Train, slot: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        """Whether the x or δ entry behind each firing entry of ``train`` is negative (that entry
+        is (sample of its slot, line) of ``values``, (batch, lines))."""
+        positions = train.positions
+        if self.sample is not None:  # slot t belongs to sample[t]
+            positions = positions + (self.sample.index_select(0, slot) - slot) * train.lines
+        return values.reshape(-1).index_select(0, positions) < 0
+
     def sparse_counts(self, prob: PulseProbabilities) -> PulseCounts:
         """The counts of the devices that receive pulses (listed by flat index).
 
         Every coincidence (slot t, row i, column j) is listed — for each firing row entry (t, i),
         all firing column entries of the same slot — and counted per device, in the direction
-        −sign(δ_i x_j) of its sample. The cost scales with the number of coincidences, not with
-        the size of the array.
+        −sign(δ_i x_j) of its sample (up where δ_i and x_j have opposite signs). The cost scales
+        with the number of coincidences, not with the size of the array.
         """
-        row_slot, row_index = self.rows.entries
-        column_slot, column_index = self.columns.entries
-        row_sign = torch.sign(prob.d[self._sample_of(row_slot), row_index])
-        column_sign = torch.sign(prob.x[self._sample_of(column_slot), column_index])
-        per_slot = torch.bincount(column_slot, minlength=self.columns.slots)  # firing columns per slot
-        repeats = per_slot[row_slot]  # coincidences of each firing row entry
-        entry = torch.repeat_interleave(repeats)  # the row entry of every coincidence
-        # Coincidence e of row entry r pairs with column entry e + (first column entry of r's slot)
-        # − (first coincidence of r).
-        shift = (per_slot.cumsum(0) - per_slot)[row_slot] - (repeats.cumsum(0) - repeats)
-        column_entry = torch.arange(entry.numel(), device=entry.device) + shift[entry]
-        key = row_index[entry] * self.columns.lines + column_index[column_entry]
-        up = (row_sign[entry] * column_sign[column_entry]) < 0
-        index, inverse, total = torch.unique(key, return_inverse=True, return_counts=True)
+        rows, columns = self.rows, self.columns
+        row_slot = torch.div(rows.positions, rows.lines, rounding_mode="floor")
+        column_slot = torch.div(columns.positions, columns.lines, rounding_mode="floor")
+        row_negative = self._negative(rows, row_slot, prob.d)
+        column_negative = self._negative(columns, column_slot, prob.x)
+        per_slot = torch.bincount(column_slot, minlength=columns.slots)  # firing columns per slot
+        first = per_slot.cumsum(0).sub_(per_slot)  # the first column entry of each slot
+        repeats = per_slot.index_select(0, row_slot)  # coincidences of each firing row entry
+        ends = repeats.cumsum(0)  # one past the last coincidence of each row entry
+        total = int(ends[-1]) if ends.numel() else 0
         dtype = prob.row.dtype
+        if total == 0:
+            empty = torch.zeros(0, dtype=dtype, device=row_slot.device)
+            return PulseCounts(empty, empty, torch.zeros(0, dtype=torch.long, device=row_slot.device), 0.0)
+        # Coincidence e of row entry r pairs with column entry first[slot of r] + e − (ends[r] − repeats[r]).
+        shift = first.index_select(0, row_slot).add_(repeats).sub_(ends)
+        column_entry = torch.repeat_interleave(shift, repeats, output_size=total).add_(
+            torch.arange(total, device=shift.device))
+        row_line = rows.positions - row_slot * rows.lines
+        column_line = columns.positions - column_slot * columns.lines
+        key = torch.repeat_interleave(row_line.mul_(columns.lines), repeats, output_size=total).add_(
+            column_line.index_select(0, column_entry))  # flat index i·in + j of the device
+        up = torch.repeat_interleave(row_negative, repeats, output_size=total).ne_(
+            column_negative.index_select(0, column_entry))
+        index, inverse, count = torch.unique(key, return_inverse=True, return_counts=True)
         n_up = torch.zeros(index.numel(), dtype=dtype, device=index.device).index_add_(0, inverse, up.to(dtype))
-        return PulseCounts(n_up, total.to(dtype) - n_up, index, float(entry.numel()))
+        return PulseCounts(n_up, count.to(dtype).sub_(n_up), index, float(total))
 
 
 def draw_batch_trains(prob: PulseProbabilities, generator) -> BatchTrains:
     """Draw the row and column trains of every sample (BL_b slots each) in one go."""
-    lengths = prob.bit_length.to(torch.long)
-    if bool((lengths == 1).all()):  # every sample one slot (small updates): no copies
+    if prob.unit_bit_lengths:  # every sample one slot (small updates): no copies
         sample = None
         row_probs, column_probs = prob.row, prob.column
     else:
+        lengths = prob.bit_length.to(torch.long)
         sample = torch.repeat_interleave(torch.arange(lengths.numel(), device=lengths.device), lengths)
-        row_probs, column_probs = prob.row[sample], prob.column[sample]
+        row_probs, column_probs = prob.row.index_select(0, sample), prob.column.index_select(0, sample)
     return BatchTrains(sample, bernoulli_train(row_probs, generator, prob.row_max),
                        bernoulli_train(column_probs, generator, prob.column_max))
 
@@ -602,8 +679,9 @@ def bernoulli_train(probabilities: torch.Tensor, generator, rate: float | None =
     if _dense_draw(rate, probabilities.numel()):
         uniform = torch.rand(probabilities.shape, generator=generator, device=probabilities.device,
                              dtype=probabilities.dtype)
-        return Train(slots, lines, bits=(uniform < probabilities).to(probabilities.dtype))
-    return Train(slots, lines, entries=bernoulli_entries(probabilities, generator, rate))
+        return Train(slots, lines, mask=uniform < probabilities, dtype=probabilities.dtype)
+    return Train(slots, lines, positions=bernoulli_positions(probabilities, generator, rate),
+                 dtype=probabilities.dtype)
 
 
 def _dense_draw(rate: float, size: int) -> bool:
@@ -612,7 +690,16 @@ def _dense_draw(rate: float, size: int) -> bool:
 
 
 def bernoulli_entries(probabilities: torch.Tensor, generator, rate: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(row, column) of the entries of an independent Bernoulli draw of each probability, row-major.
+    """(row, column) of the entries of an independent Bernoulli draw of each probability, row-major
+    (:func:`bernoulli_positions` split into rows and columns)."""
+    columns = probabilities.shape[1]
+    positions = bernoulli_positions(probabilities, generator, rate)
+    row = torch.div(positions, columns, rounding_mode="floor")
+    return row, positions - row * columns
+
+
+def bernoulli_positions(probabilities: torch.Tensor, generator, rate: float | None = None) -> torch.Tensor:
+    """Row-major flat positions of the entries of an independent Bernoulli draw of each probability.
 
     When every probability is at most r = max p ≤ :data:`DENSE_RATE`, candidates are drawn as a
     Bernoulli(r) process along the flattened matrix by geometric gaps,
@@ -621,16 +708,14 @@ def bernoulli_entries(probabilities: torch.Tensor, generator, rate: float | None
     size (pulse probabilities are mostly small). Otherwise one uniform per entry. ``rate``: an
     upper bound of the probabilities, at most 1, used as r (default: their largest).
     """
-    columns = probabilities.shape[1]
     flat = probabilities.reshape(-1)
     if rate is None:
         rate = float(flat.max()) if flat.numel() else 0.0
     if rate <= 0.0:
-        empty = torch.zeros(0, dtype=torch.long, device=flat.device)
-        return empty, empty
+        return torch.zeros(0, dtype=torch.long, device=flat.device)
     if _dense_draw(rate, flat.numel()):
-        uniform = torch.rand(probabilities.shape, generator=generator, device=flat.device, dtype=flat.dtype)
-        return (uniform < probabilities).nonzero(as_tuple=True)
+        uniform = torch.rand(flat.shape, generator=generator, device=flat.device, dtype=flat.dtype)
+        return (uniform < flat).nonzero().squeeze(1)
     log_miss = math.log1p(-rate)
     size, last, parts = flat.numel(), -1, []
     while last < size - 1:
@@ -640,13 +725,13 @@ def bernoulli_entries(probabilities: torch.Tensor, generator, rate: float | None
         gaps = torch.log1p(uniform.neg_()).div_(log_miss).to(torch.long).add_(1)  # ⌊·⌋ of a value ≥ 0
         positions = gaps.cumsum_(0).add_(last)
         last = int(positions[-1])
-        parts.append(positions[positions < size] if last >= size else positions)
+        if last >= size:  # ascending: keep those before the end
+            positions = positions[: int(torch.searchsorted(positions, size))]
+        parts.append(positions)
     candidates = parts[0] if len(parts) == 1 else torch.cat(parts)
     keep = torch.rand(candidates.numel(), generator=generator, device=flat.device,
-                      dtype=flat.dtype).mul_(rate) < flat[candidates]
-    fired = candidates[keep]
-    row = torch.div(fired, columns, rounding_mode="floor")
-    return row, fired - row * columns
+                      dtype=flat.dtype).mul_(rate) < flat.index_select(0, candidates)
+    return candidates.masked_select(keep)
 
 
 def _bits(probabilities: torch.Tensor, length: int, generator) -> torch.Tensor:
@@ -682,5 +767,6 @@ __all__ = [
     "bernoulli_train",
     "draw_batch_trains",
     "bernoulli_entries",
+    "bernoulli_positions",
     "expected_update",
 ]
