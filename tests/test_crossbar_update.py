@@ -671,12 +671,19 @@ def test_bernoulli_entries_fire_with_their_probabilities(geometric, rate, monkey
     assert abs(fired.sum() - expected) < 4 * sd
 
 
-def test_sparse_and_dense_counts_of_the_same_trains_agree():
+@pytest.mark.parametrize("geometric", [False, True])
+def test_sparse_and_dense_counts_of_the_same_trains_agree(geometric, monkeypatch):
+    """The listed coincidences and the matrix-product counts of the same trains are equal, whether
+    the trains were drawn as 0/1 masks or as lists of firing positions (geometric gaps)."""
+    if geometric:
+        monkeypatch.setattr(update_module, "SPARSE_DRAW_MIN_SIZE", 0)
+        monkeypatch.setattr(update_module, "DENSE_RATE", 0.999)
     generator = torch.Generator().manual_seed(2)
     x = torch.randn(16, 50, generator=generator)
     d = torch.randn(16, 30, generator=generator) * 0.1
     prob = update_module.pulse_probabilities(x, d, 0.01, 0.001, UpdateConfig())
     trains = update_module.draw_batch_trains(prob, generator)
+    assert (trains.rows._mask is None and trains.columns._mask is None) == geometric  # the form drawn
     n_up, n_down = trains.dense_counts(prob)
     listed = trains.sparse_counts(prob)
     index, sparse_up, sparse_down = listed.index, listed.n_up, listed.n_down
