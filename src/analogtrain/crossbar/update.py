@@ -360,8 +360,8 @@ def _one_column_counts(d: torch.Tensor, lr: float, granularity: float, config: U
         peak = math.sqrt(k / bit_length)
         column, row_scale = min(peak, 1.0), peak / (d_max + _TINY_MAX)
     else:
-        column = row_scale = math.sqrt(lr / (granularity * bit_length))
-        column = min(column, 1.0)
+        row_scale = math.sqrt(lr / (granularity * bit_length))
+        column = min(row_scale, 1.0)
     fires = _binomial_by_inversion(bit_length, column, float(torch.rand((), generator=generator, device=d.device)))
     if fires == 0:
         return None
