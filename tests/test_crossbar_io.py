@@ -236,3 +236,25 @@ def test_column_reads_equal_forward_reads_of_one_hot_vectors():
     assert arrays[0].operations.forward_reads == arrays[1].operations.forward_reads == 3
     # The reads are noisy (not the exact weight columns).
     assert not torch.equal(by_columns, arrays[0].weight[:, columns].T)
+
+
+@pytest.mark.parametrize("with_reference", [True, False])
+def test_single_column_read_with_an_ideal_periphery_is_the_column(with_reference):
+    """The one-column read of a transfer with an ideal periphery is exactly that column of the
+    weight, as the forward read of the one-hot vector, in a fresh tensor."""
+    device = ConstantStepDevice(dw_min=0.01, w_max=1.0, w_min=-1.0)
+    reference = None
+    if with_reference:
+        reference = CrossbarArray(6, 9, device, seed=3)
+        reference.program(torch.empty(6, 9).uniform_(-0.5, 0.5, generator=torch.Generator().manual_seed(1)))
+    array = CrossbarArray(6, 9, device, reference=reference, seed=4)
+    array.program(torch.empty(6, 9).uniform_(-0.9, 0.9, generator=torch.Generator().manual_seed(2)))
+    one_hot = torch.zeros(1, 9)
+    one_hot[0, 7] = 1.0
+    read = array.read_columns(torch.tensor([7]))
+    assert read.shape == (1, 6)
+    assert torch.equal(read, array.forward(one_hot))
+    assert torch.equal(read[0], array.weight[:, 7])
+    stored = array.conductance.clone()
+    read.neg_()  # the caller may change it in place
+    assert torch.equal(array.conductance, stored)

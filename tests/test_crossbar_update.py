@@ -716,3 +716,26 @@ def test_sparse_application_equals_whole_array_application(device, monkeypatch):
             array.pulse_update(x, d, 1.0)
         results.append(array.conductance.clone())
     assert torch.equal(results[0], results[1])
+
+
+@pytest.mark.parametrize("column_list", [[2], [0, 5]])
+def test_column_write_leaves_devices_without_pulses_exactly_as_they_were(column_list):
+    """A small column write hands every device of its columns to the device response, pulsed or
+    not (cheaper than listing the pulsed ones); a device without pulses (here: δ_i = 0, so row i
+    never fires) must come out bit for bit unchanged, cycle-to-cycle noise notwithstanding."""
+    device = SOFT.replace(dw_min=0.01)
+    array = CrossbarArray(OUT, IN, device, seed=31)
+    g = torch.Generator().manual_seed(32)
+    array.conductance = torch.empty(OUT, IN).uniform_(-0.3, 0.3, generator=g)
+    columns = torch.tensor(column_list)
+    d = torch.randn(columns.numel(), OUT, generator=g)
+    silent = [1, 3]
+    d[:, silent] = 0.0
+    for _ in range(20):
+        start = array.conductance.clone()
+        array.pulse_update_columns(columns, d, 0.5)
+        assert torch.equal(array.conductance[silent], start[silent])
+        untouched = [j for j in range(IN) if j not in column_list]
+        assert torch.equal(array.conductance[:, untouched], start[:, untouched])
+    # The other rows of the written columns did move.
+    assert array.operations.device_pulses > 0

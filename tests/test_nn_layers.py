@@ -205,3 +205,31 @@ def test_bad_layer_inputs():
         AnalogLSTM(3, 2, EXACT, dropout=1.5)
     with pytest.raises(ConfigError, match="padding_mode"):
         AnalogConv2d(1, 1, 3, EXACT, padding_mode="mirror")
+
+
+def test_non_finite_gradients_are_refused_before_any_update():
+    """A NaN output gradient is refused in the backward pass (named), and a pair added without
+    the layers' check is scanned by the update: neither changes a conductance."""
+    torch.manual_seed(0)
+    layer = AnalogLinear(3, 2, SHD)
+    optimizer = AnalogSGD(layer, lr=0.1)
+    before = {name: array.conductance.clone() for name, array in layer.tile.algorithm.arrays().items()
+              if array is not None}
+    x = torch.randn(4, 3, requires_grad=True)
+    with pytest.raises(ConfigError, match="output gradient"):
+        (layer(x) * torch.tensor(float("nan"))).sum().backward()
+    optimizer.zero_grad()
+    layer.tile.add_pending(torch.randn(4, 3), torch.full((4, 2), float("inf")))  # not marked checked
+    assert not layer.tile.pending_checked
+    with pytest.raises(ConfigError, match="finite"):
+        optimizer.step()
+    for name, array in layer.tile.algorithm.arrays().items():
+        if array is not None:
+            assert torch.equal(array.conductance, before[name]), name
+    # Pairs from the layer's own backward pass are marked checked, and the step applies them.
+    optimizer.zero_grad()
+    layer(x).sum().backward()
+    assert layer.tile.pending_checked
+    optimizer.step()
+    changed = layer.tile.algorithm.arrays()["A_main"].conductance
+    assert not torch.equal(changed, before["A_main"])

@@ -188,13 +188,20 @@ class CrossbarArray:
         exactly), computed from those columns alone: a transfer reads a few columns of a large
         array.
         """
-        main = self.conductance.index_select(1, columns)
-        if self.reference is not None:
-            main = main - self.reference.conductance.index_select(1, columns)
         k = columns.numel()
         self.operations.forward_reads += k
         io = io or self.forward_io
-        if io.is_ideal and io.noise_management == "none":  # an exact product selects the columns
+        exact = io.is_ideal and io.noise_management == "none"  # an exact product selects the columns
+        if exact and k == 1:  # the usual transfer: one column, as a (1, out) row
+            column = int(columns)
+            main = self.conductance[:, column]
+            if self.reference is not None:
+                return (main - self.reference.conductance[:, column]).unsqueeze(0)
+            return main.clone().unsqueeze(0)
+        main = self.conductance.index_select(1, columns)
+        if self.reference is not None:
+            main = main - self.reference.conductance.index_select(1, columns)
+        if exact:
             return main.T.contiguous()
         eye = torch.eye(k, device=self.torch_device, dtype=self.dtype)
         return analog_read(main, eye, io, self.generator)
@@ -316,6 +323,8 @@ class CrossbarArray:
         if isinstance(value, torch.Tensor) and value.dim() == 1:
             value = value[None, :]
         check_tensor(name, value, shape_last=size, ndim=2)
+        if value.dtype == self.dtype and value.device == self.torch_device:
+            return value
         return value.to(device=self.torch_device, dtype=self.dtype)
 
     def __repr__(self) -> str:

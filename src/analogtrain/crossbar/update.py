@@ -331,14 +331,25 @@ def column_pulse_counts(
     pulses = float(counts.sum())
     if pulses == 0.0:
         return None
-    rows = torch.arange(d.shape[1], device=d.device)
-    index = (rows[None, :] * shape[1] + columns.to(d.device)[:, None]).reshape(-1)  # flat index of device (i, c_s)
+    rows, width = d.shape[1], shape[1]
+    if columns.numel() == 1:  # devices (i, c): every width-th flat position from c
+        column = int(columns)
+        index = torch.arange(column, column + rows * width, width, device=d.device)
+    else:
+        index = (torch.arange(rows, device=d.device)[None, :] * width + columns.to(d.device)[:, None]).reshape(-1)
     counts, signs = counts.reshape(-1), d.reshape(-1)
-    if pulses < SPARSE_FRACTION * counts.numel():  # most of these devices got no pulse: skip them
+    if counts.numel() > _SMALL_WRITE and pulses < SPARSE_FRACTION * counts.numel():
+        # Most of these devices got no pulse: skip them (a device without pulses stays as it
+        # is, so listing it only costs its share of the device response; for small writes the
+        # listing's own operations cost more).
         active = counts.nonzero().squeeze(1)
         index, counts, signs = index.index_select(0, active), counts.index_select(0, active), signs.index_select(0, active)
     n_up = torch.where(signs < 0, counts, 0.0)  # up where −sign(δ) > 0
     return PulseCounts(n_up, counts - n_up, index, pulses)
+
+
+#: A column write of at most this many devices lists them all, pulsed or not.
+_SMALL_WRITE = 4096
 
 
 def _one_column_counts(d: torch.Tensor, lr: float, granularity: float, config: UpdateConfig,

@@ -179,9 +179,7 @@ class AnalogConv2d(nn.Module):
         rows = patches.transpose(1, 2).reshape(n * out_h * out_w, self.patch_size)
         if self.bias_kind == "analog":
             rows = with_ones(rows)
-        y = self.tile.read(rows)
-        if self.bias is not None:
-            y = y + self.bias
+        y = self.tile.read(rows, self.bias)
         y = y.reshape(n, out_h * out_w, self.out_channels).transpose(1, 2).reshape(n, self.out_channels, out_h, out_w)
         return y[0] if unbatched else y
 

@@ -124,14 +124,13 @@ class AnalogLinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] != self.in_features:
             raise ConfigError(f"input must have last dimension {self.in_features}, got shape {tuple(x.shape)}")
+        if x.dim() == 2:  # the usual (batch, in) input: no reshapes
+            return self.tile.read(with_ones(x) if self.bias_kind == "analog" else x, self.bias)
         lead = x.shape[:-1]
         flat = x.reshape(-1, self.in_features)
         if self.bias_kind == "analog":
             flat = with_ones(flat)
-        y = self.tile.read(flat)
-        if self.bias is not None:
-            y = y + self.bias
-        return y.reshape(*lead, self.out_features)
+        return self.tile.read(flat, self.bias).reshape(*lead, self.out_features)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias_kind}"

@@ -138,17 +138,16 @@ class AnalogLSTMLayerFunction(torch.autograd.Function):
             )
         ctx.saved = None
         if ctx.needs_input_grad[5]:
-            tile.add_pending(xh.reshape(-1, xh.shape[2]), dz.reshape(-1, dz.shape[2]))
+            tile.add_pending(xh.reshape(-1, xh.shape[2]), dz.reshape(-1, dz.shape[2]), checked=True)
         need = ctx.needs_input_grad
         dbias = dz.sum(dim=(0, 1)) if (need[3] or need[4]) else None
-        handle_grad = torch.zeros(0, device=dz.device, dtype=dz.dtype)
         return (
             dx if need[0] else None,
             dh0 if need[1] else None,
             dc0 if need[2] else None,
             dbias if need[3] else None,
             dbias if need[4] else None,
-            handle_grad,
+            None,  # the handle gets no gradient
             None,
             None,
             None,

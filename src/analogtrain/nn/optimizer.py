@@ -20,6 +20,7 @@ does, counting each analog layer's gradient ``Σ δᵀx`` and scaling its pendin
 
 from __future__ import annotations
 
+import contextlib
 from typing import Iterable
 
 import torch
@@ -27,6 +28,7 @@ from torch import nn
 
 from analogtrain.algorithms.base import check_lr, run_update_steps
 from analogtrain.config import check_non_negative
+from analogtrain.crossbar.array import checked_inputs
 from analogtrain.errors import ConfigError
 from analogtrain.nn.tile import AnalogTile, tile_of
 
@@ -67,7 +69,7 @@ class AnalogSGD(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        updates = []
+        updates, checked = [], True
         for group in self.param_groups:
             lr = group["lr"]
             check_lr(lr)
@@ -75,6 +77,7 @@ class AnalogSGD(torch.optim.Optimizer):
             for p in group["params"]:
                 tile = tile_of(p)
                 if tile is not None:
+                    checked = checked and (tile.pending_checked or not tile.has_pending)
                     steps = tile.update_steps(lr)
                     if steps is not None:
                         updates.append(steps)
@@ -87,7 +90,10 @@ class AnalogSGD(torch.optim.Optimizer):
                 if decay:
                     grad = grad.add(p, alpha=decay)
                 p.add_(grad, alpha=-lr)
-        run_update_steps(updates)  # all analog layers together: same result as one by one, fewer calls
+        # All analog layers together: same result as one by one, fewer calls. Pending pairs from
+        # the layers' backward passes were checked there and are not scanned for NaN again.
+        with checked_inputs() if checked else contextlib.nullcontext():
+            run_update_steps(updates)
         return loss
 
     @torch.no_grad()

@@ -20,6 +20,8 @@ that store one weight matrix) and connects it to autograd and to the optimizer:
 
 from __future__ import annotations
 
+import math
+
 import weakref
 from collections.abc import Iterator
 from typing import Any
@@ -68,6 +70,17 @@ def config_differences(old: Any, new: Any, path: str = "") -> list[str]:
     return [] if old == new else [f"{path or '<root>'}: {old!r} != {new!r}"]
 
 
+class PendingPairs:
+    """The (x, δ) pairs of a tile's backward passes since its last update; ``checked``: all were
+    added as already checked (finite, right shape, dtype and device)."""
+
+    __slots__ = ("pairs", "checked")
+
+    def __init__(self) -> None:
+        self.pairs: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.checked = False
+
+
 class AnalogTile(nn.Module):
     """The arrays of one (out × in) weight, read and updated as described in the module docstring.
 
@@ -101,7 +114,9 @@ class AnalogTile(nn.Module):
         self.torch_device = self.algorithm.torch_device
         self.dtype = dtype
         self.handle = nn.Parameter(torch.zeros(0, device=self.torch_device, dtype=dtype))
-        self._pending: list[tuple[torch.Tensor, torch.Tensor]] = []
+        # A plain object, changed in place: setting attributes of an nn.Module costs more than the
+        # arithmetic of a small layer's step.
+        self._pending = PendingPairs()
         self.register()
 
     # -- identity -------------------------------------------------------------------------------
@@ -118,17 +133,22 @@ class AnalogTile(nn.Module):
         return self.algorithm.in_features
 
     # -- reads ----------------------------------------------------------------------------------
-    def read(self, x: torch.Tensor) -> torch.Tensor:
-        """``y = W x`` for x of shape (batch, in_features); differentiable (see module docstring)."""
+    def read(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """``y = W x`` (``+ b`` with a digital ``bias`` of shape (out_features,)) for x of shape
+        (batch, in_features); differentiable (see module docstring)."""
         from analogtrain.nn.function import AnalogRead
 
         self.register()
         if x.dim() != 2 or x.shape[1] != self.in_features:
             raise ConfigError(f"input must have shape (batch, {self.in_features}), got {tuple(x.shape)}")
-        x = x.to(self.torch_device, self.dtype)
-        if torch.is_grad_enabled() and (x.requires_grad or self.handle.requires_grad):
-            return AnalogRead.apply(x, self.handle, self)
-        return self.algorithm.forward(x)
+        if x.dtype != self.dtype or x.device != self.torch_device:
+            x = x.to(self.torch_device, self.dtype)
+        if torch.is_grad_enabled() and (
+            x.requires_grad or self.handle.requires_grad or (bias is not None and bias.requires_grad)
+        ):
+            return AnalogRead.apply(x, self.handle, self, bias)
+        y = self.algorithm.forward(x)
+        return y if bias is None else y + bias
 
     @property
     def weight(self) -> torch.Tensor:
@@ -140,27 +160,39 @@ class AnalogTile(nn.Module):
         self.algorithm.set_weight(weight.detach().to(self.torch_device, self.dtype))
 
     # -- updates --------------------------------------------------------------------------------
-    def add_pending(self, x: torch.Tensor, d: torch.Tensor) -> None:
-        """Keep (x, δ) of one backward pass for the next optimizer step."""
-        self._pending.append((x.detach(), d.detach()))
+    def add_pending(self, x: torch.Tensor, d: torch.Tensor, *, checked: bool = False) -> None:
+        """Keep (x, δ) of one backward pass for the next optimizer step. ``checked``: both are
+        already known to be finite, of this tile's shape, dtype and device (the update need not
+        scan them again)."""
+        pending = self._pending
+        pending.checked = checked and (pending.checked or not pending.pairs)
+        pending.pairs.append((x.detach(), d.detach()))
 
     @property
     def has_pending(self) -> bool:
-        return bool(self._pending)
+        return bool(self._pending.pairs)
+
+    @property
+    def pending_checked(self) -> bool:
+        """Whether every pending pair was added as checked (see :meth:`add_pending`)."""
+        return bool(self._pending.pairs) and self._pending.checked
 
     def pending_gradient(self) -> torch.Tensor:
         """``Σ δᵀx`` of the pending pairs (out × in), computed digitally (for gradient clipping)."""
         total = torch.zeros(self.out_features, self.in_features, device=self.torch_device, dtype=self.dtype)
-        for x, d in self._pending:
+        for x, d in self._pending.pairs:
             total.addmm_(d.T, x)
         return total
 
     def scale_pending(self, factor: float) -> None:
         """Multiply the pending δ by ``factor`` (gradient clipping)."""
-        self._pending = [(x, d * factor) for x, d in self._pending]
+        pending = self._pending
+        pending.pairs[:] = [(x, d * factor) for x, d in pending.pairs]
+        if not math.isfinite(factor):
+            pending.checked = False  # the update scans them again
 
     def clear_pending(self) -> None:
-        self._pending = []
+        self._pending.pairs.clear()
 
     def apply_update(self, lr: float) -> None:
         """One training update with every pending (x, δ) as one batch, then forget them."""
@@ -171,14 +203,15 @@ class AnalogTile(nn.Module):
     def update_steps(self, lr: float) -> Iterator[list[PulseWrite]] | None:
         """:meth:`apply_update` as the algorithm's update steps (None: nothing pending); the
         pending pairs are forgotten now. The optimizer runs the steps of all tiles together."""
-        if not self._pending:
+        pairs = self._pending.pairs
+        if not pairs:
             return None
-        if len(self._pending) == 1:
-            x, d = self._pending[0]
+        if len(pairs) == 1:
+            x, d = pairs[0]
         else:
-            x = torch.cat([p[0] for p in self._pending])
-            d = torch.cat([p[1] for p in self._pending])
-        self._pending = []
+            x = torch.cat([p[0] for p in pairs])
+            d = torch.cat([p[1] for p in pairs])
+        pairs.clear()
         return self.algorithm.update_steps(x, d, float(lr))
 
     # -- state ----------------------------------------------------------------------------------
@@ -204,7 +237,7 @@ class AnalogTile(nn.Module):
                 "analog state was saved with a different algorithm config: " + "; ".join(differences[:8])
             )
         self.algorithm.load_state_dict(state["algorithm"])
-        self._pending = []
+        self._pending.pairs.clear()
 
     def _apply(self, fn, recurse=True):
         probe = fn(torch.zeros(1, device=self.torch_device, dtype=self.dtype))
