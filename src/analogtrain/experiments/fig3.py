@@ -63,6 +63,12 @@ from analogtrain.errors import ConfigError
 #: Not yet settled for SHD: at 10× the quick budget (400,000 characters, 10 epochs, steps after
 #: epochs 6 and 8) the step lowered the validation cross-entropy of FP and SGD but raised SHD's at
 #: γ ≤ 0.3 (γ = 0.1: 1.956 → 2.042); the full study should choose SHD's schedule on its validation.
+#: A likely reason [inference]: SHD's only friction is A's asymmetry, acting at a rate ∝ η_A·κ per
+#: pulse, so the step weakens the damping of the A–C oscillation tenfold along with the learning
+#: rate (heavy-ball SGD keeps its momentum decay per step). The C displacement a given A drives
+#: over a quarter period is unchanged (∝ A·√(η_C/η_A)); only slower. Where the damping time after
+#: the step exceeds the updates left (measured pulse rates give ~6000/(n̄·γ) updates, n̄ = 6–41
+#: pulses per device and update in the three layers), the overshoot is still under way at the end.
 LR_DECAY_AT = (0.6, 0.8)
 
 #: Asymmetry levels γ of the linear-step device family (0: symmetric, 1: soft bounds).
