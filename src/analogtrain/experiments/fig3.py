@@ -63,12 +63,13 @@ from analogtrain.errors import ConfigError
 #: Not yet settled for SHD: at 10× the quick budget (400,000 characters, 10 epochs, steps after
 #: epochs 6 and 8) the step lowered the validation cross-entropy of FP and SGD but raised SHD's at
 #: γ ≤ 0.3 (γ = 0.1: 1.956 → 2.042); the full study should choose SHD's schedule on its validation.
-#: A likely reason [inference]: SHD's only friction is A's asymmetry, acting at a rate ∝ η_A·κ per
-#: pulse, so the step weakens the damping of the A–C oscillation tenfold along with the learning
-#: rate (heavy-ball SGD keeps its momentum decay per step). The C displacement a given A drives
-#: over a quarter period is unchanged (∝ A·√(η_C/η_A)); only slower. Where the damping time after
-#: the step exceeds the updates left (measured pulse rates give ~6000/(n̄·γ) updates, n̄ = 6–41
-#: pulses per device and update in the three layers), the overshoot is still under way at the end.
+#: The rise is in the training loss too, from the first epoch after the step (γ = 0.1: 2.017 →
+#: 2.078; the same run at a constant rate: 2.002), so it is not overfitting. Measured from that
+#: run's state (benchmarks/README.md, "SHD and the learning-rate step"): SHD's transfer writes are
+#: capped by the pulse train (k = η_C·max|v|/Δw_min ≈ 300 at lr 10 and ≈ 30 at lr 1, both ≫ BL =
+#: 10), so the step shrinks C's per-batch change only ~1.8× while it shrinks A's ~3.5×: C keeps
+#: getting near-full writes of an A whose gradient signal fell tenfold [inference: against the
+#: same read noise and ADC step of the transfer reads].
 LR_DECAY_AT = (0.6, 0.8)
 
 #: Asymmetry levels γ of the linear-step device family (0: symmetric, 1: soft bounds).
