@@ -21,7 +21,6 @@ that store one weight matrix) and connects it to autograd and to the optimizer:
 from __future__ import annotations
 
 import math
-
 import weakref
 from collections.abc import Iterator
 from typing import Any
