@@ -60,9 +60,10 @@ from analogtrain.errors import ConfigError
 #: level). Measured on the floating-point run at full length, on validation data: with the
 #: constant lr = 10 the validation cross-entropy flattens at ~1.38 after epoch 30 (the learning
 #: rate's noise floor). --quick keeps the constant rate (4 short epochs leave no room for a schedule).
-#: Not yet settled for SHD: at 10× the quick budget (400,000 characters, 10 epochs, steps after
+#: Kept for SHD too (one schedule for every run, not tuned toward a claim), though it does not
+#: suit SHD everywhere: at 10× the quick budget (400,000 characters, 10 epochs, steps after
 #: epochs 6 and 8) the step lowered the validation cross-entropy of FP and SGD but raised SHD's at
-#: γ ≤ 0.3 (γ = 0.1: 1.956 → 2.042); the full study should choose SHD's schedule on its validation.
+#: γ ≤ 0.3 (γ = 0.1: 1.956 → 2.042).
 #: The rise is in the training loss too, from the first epoch after the step (γ = 0.1: 2.017 →
 #: 2.078; the same run at a constant rate: 2.002), so it is not overfitting. Measured from that
 #: run's state (benchmarks/README.md, "SHD and the learning-rate step"): SHD's transfer writes are
