@@ -358,7 +358,17 @@ def pulse_update_arrays(writes: list[PulseWrite]) -> list[float]:
     (:func:`~analogtrain.crossbar.update.apply_pulse_counts_jointly`), with the same result as one
     by one: one network's training step pays the fixed cost of the tensor operations of the
     device response once instead of once per layer.
+
+    The update runs in ``torch.inference_mode()``: none of its tensors is ever differentiated, and
+    its many small operations skip autograd's bookkeeping. The new conductances are copied into
+    each array's own tensor (:func:`_store`), which thus stays an ordinary tensor that later code
+    may change in place.
     """
+    with torch.inference_mode():
+        return _pulse_update_arrays(writes)
+
+
+def _pulse_update_arrays(writes: list[PulseWrite]) -> list[float]:
     results = [0.0] * len(writes)
     pending: list[tuple[int, CrossbarArray, PulseCounts]] = []
     for i, write in enumerate(writes):
@@ -373,8 +383,9 @@ def pulse_update_arrays(writes: list[PulseWrite]) -> list[float]:
         config, model = array.update_config, array.device_model
         if config.mode != "aggregate":
             update = pulse_update if write.columns is None else column_pulse_update
-            array.conductance, pulses = update(array.conductance, array.params, model, inputs, d, lr, config,
-                                               array.generator, array._stacked_params())
+            weights, pulses = update(array.conductance, array.params, model, inputs, d, lr, config,
+                                     array.generator, array._stacked_params())
+            _store(array, weights)
             _count(array, d.shape[0], pulses)
             results[i] = pulses
             continue
@@ -387,6 +398,12 @@ def pulse_update_arrays(writes: list[PulseWrite]) -> list[float]:
             pending.append((i, array, counts))
     _apply_pending(pending, results)
     return results
+
+
+def _store(array: CrossbarArray, weights: torch.Tensor) -> None:
+    """Make ``weights`` the array's conductances, in place (an update may hand back a new tensor)."""
+    if weights is not array.conductance:
+        array.conductance.copy_(weights)
 
 
 def _count(array: CrossbarArray, samples: int, pulses: float) -> None:
@@ -411,6 +428,6 @@ def _apply_pending(pending: list[tuple[int, CrossbarArray, PulseCounts]], result
         jobs = [(array.conductance, array.params, counts, array.generator, array._stacked_params())
                 for _, array, counts in group]
         for (i, array, counts), weights in zip(group, apply_pulse_counts_jointly(group[0][1].device_model, jobs)):
-            array.conductance = weights
+            _store(array, weights)
             array.operations.device_pulses += counts.pulses
             results[i] = counts.pulses

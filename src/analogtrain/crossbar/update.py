@@ -90,6 +90,11 @@ class PulseProbabilities:
     bit_length: torch.Tensor  # (batch,) train length of each sample (0: no pulses)
     x: torch.Tensor  # (batch, in) the inputs (their signs are the column trains' polarities)
     d: torch.Tensor  # (batch, out) the errors (their signs are the row trains' polarities)
+    #: Whether every sample's trains are at most one slot long (the usual case of small updates),
+    #: when known from the bit lengths' construction (None: found from ``bit_length`` when asked).
+    unit: bool | None = None
+    #: An upper bound, at most 1, of every probability when known (None: found when asked).
+    bound: float | None = None
 
     @functools.cached_property
     def column_sign(self) -> torch.Tensor:
@@ -104,21 +109,31 @@ class PulseProbabilities:
     @functools.cached_property
     def expected_coincidences(self) -> float:
         """Expected device pulses of the whole batch, ``Σ_b BL_b·(Σ_i q_bi)(Σ_j p_bj)``."""
-        return float((self.row.sum(dim=1) * self.column.sum(dim=1) * self.bit_length).sum())
+        per_sample = self.row.sum(dim=1).mul_(self.column.sum(dim=1))
+        if self.unit_bit_lengths:  # BL_b = 1, or 0 where the probabilities are 0 anyway
+            return float(per_sample.sum())
+        return float(torch.dot(per_sample, self.bit_length))
 
     @functools.cached_property
     def unit_bit_lengths(self) -> bool:
-        """Whether every sample's trains are one slot long (the usual case of small updates)."""
-        return bool((self.bit_length == 1).all())
+        """Whether every sample's trains are at most one slot long."""
+        if self.unit is not None:
+            return self.unit
+        return bool((self.bit_length <= 1).all())
 
     @functools.cached_property
     def column_max(self) -> float:
-        """The largest column probability (0 for an empty batch)."""
+        """An upper bound, at most 1, of the column probabilities (their largest unless
+        :attr:`bound` is known; 0 for an empty batch)."""
+        if self.bound is not None:
+            return self.bound
         return float(self.column.max()) if self.column.numel() else 0.0
 
     @functools.cached_property
     def row_max(self) -> float:
-        """The largest row probability (0 for an empty batch)."""
+        """An upper bound, at most 1, of the row probabilities (see :attr:`column_max`)."""
+        if self.bound is not None:
+            return self.bound
         return float(self.row.max()) if self.row.numel() else 0.0
 
 
@@ -132,7 +147,22 @@ def pulse_probabilities(
     """
     x_abs, d_abs = x.abs(), d.abs()
     x_max, d_max = x_abs.amax(dim=1, keepdim=True), d_abs.amax(dim=1, keepdim=True)
-    k = (x_max * d_max).mul_(lr / granularity)  # (batch, 1)
+    scale = lr / granularity
+    if config.update_management and config.bl_management:
+        product = torch.mul(x_max, d_max)  # k/scale
+        k_max = float(product.max()) * scale if product.numel() else 0.0
+        if k_max <= 1.0:
+            # The usual case of small updates: BL = ⌈k⌉ is 0 or 1, the peak √(k/BL) is √k, and no
+            # probability exceeds √k_max ≤ 1 (no clamping). p_j = |x_j|·√k/max|x|, q_i = |δ_i|·√k/max|δ|
+            # (each scale one operation: √scale enters as a multiplier, not as a tensor).
+            root = product.sqrt_()  # √(k/scale)
+            tiny, zero = _scalar(_TINY_MAX, x), _scalar(0.0, x)
+            column = x_abs.mul_(torch.addcdiv(zero, root, x_max.add_(tiny), value=math.sqrt(scale)))
+            row = d_abs.mul_(torch.addcdiv(zero, root, d_max.add_(tiny), value=math.sqrt(scale)))
+            # The bound allows for the rounding of the products (p ≤ √k up to a few ulps).
+            bound = min(1.0, math.sqrt(k_max) * (1.0 + 1e-6))
+            return PulseProbabilities(column, row, root.sign_().view(-1), x, d, unit=True, bound=bound)
+    k = (x_max * d_max).mul_(scale)  # (batch, 1)
     if config.bl_management:
         bit_length = k.ceil().clamp_(max=config.bl)  # ⌈k⌉ ≤ bl, and 0 where k = 0
     else:
@@ -145,11 +175,25 @@ def pulse_probabilities(
         column_scale = row_scale = bit_length.clamp(min=1.0).reciprocal_().mul_(lr / granularity).sqrt_()
     column = x_abs.mul_(column_scale).clamp_(max=1.0)
     row = d_abs.mul_(row_scale).clamp_(max=1.0)
-    return PulseProbabilities(column, row, bit_length.view(-1), x, d)
+    unit = True if config.bl == 1 else None
+    return PulseProbabilities(column, row, bit_length.view(-1), x, d, unit=unit)
 
 
 #: Added to the maxima under update management so that an all-zero x or δ gives probabilities 0.
 _TINY_MAX = 1e-20
+
+_SCALARS: dict[tuple[float, torch.dtype, torch.device], torch.Tensor] = {}
+
+
+def _scalar(value: float, like: torch.Tensor) -> torch.Tensor:
+    """A cached 0-dimensional tensor holding the constant ``value``, with the dtype and device of
+    ``like``: an operation with a Python number converts it to a tensor every time, which costs
+    more than a small operation itself. For fixed constants only (the cache is never emptied)."""
+    key = (value, like.dtype, like.device)
+    constant = _SCALARS.get(key)
+    if constant is None:
+        constant = _SCALARS[key] = torch.tensor(value, dtype=like.dtype, device=like.device)
+    return constant
 
 
 def expected_pulse_counts(prob: PulseProbabilities) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -606,13 +650,14 @@ class BatchTrains:
         """(n_up, n_down) of every device (out, in) by two matrix products over the slots.
 
         With the bit matrices D (slots × out) and X (slots × in), ``total = Dᵀ X`` and
-        ``net = −(sign·D)ᵀ(sign·X)`` give n_up = (total + net)/2 and n_down = (total − net)/2.
+        ``net = (sign·D)ᵀ(sign·X)`` give n_down = (total + net)/2 and n_up = total − n_down.
         """
-        dtype = prob.row.dtype
-        rows, columns = self.rows.bits.to(dtype), self.columns.bits.to(dtype)
+        rows, columns = self.rows.bits, self.columns.bits
         total = rows.T @ columns
-        net = (rows * self._signs(prob.row_sign)).T @ (columns * self._signs(prob.column_sign)).neg_()
-        return (total + net).mul_(0.5).round_(), total.sub_(net).mul_(0.5).round_()
+        # Σ_t sign(δ_i x_j) over the coincidences; down pulses where the sign is +.
+        net = (rows * self._signs(prob.row_sign)).T @ (columns * self._signs(prob.column_sign))
+        n_down = torch.add(total, net).mul_(_scalar(0.5, net))  # sums of ±1: exact integers
+        return total.sub_(n_down), n_down
 
     def _negative(self, train: Train, slot: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
         """Whether the x or δ entry behind each firing entry of ``train`` is negative (that entry
@@ -620,7 +665,7 @@ class BatchTrains:
         positions = train.positions
         if self.sample is not None:  # slot t belongs to sample[t]
             positions = positions + (self.sample.index_select(0, slot) - slot) * train.lines
-        return values.reshape(-1).index_select(0, positions) < 0
+        return torch.signbit(values.reshape(-1).index_select(0, positions))  # a firing entry is never ±0
 
     def sparse_counts(self, prob: PulseProbabilities) -> PulseCounts:
         """The counts of the devices that receive pulses (listed by flat index).

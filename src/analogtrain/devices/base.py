@@ -536,6 +536,13 @@ class AffineStepDevice(PulsedDevice):
         Where the rate n⁺c⁺ + n⁻c⁻ vanishes (no saturation) w∞ is not defined; every term that
         uses it is then multiplied by a zero slope, so w∞ = drive/max(rate, 10⁻¹²) serves.
         """
+        # A device's variance depends on its own pulses only (so arrays applied jointly or one by
+        # one agree bit for bit): devices with pulses of one sign take the short exact form.
+        one_sign = None
+        if self.dw_min_std > 0:
+            one_sign = self._one_sign_spread(w, n_up, n_down, log_factor, rate, drive, const)
+            if not mixed:
+                return one_sign
         # φ₁(λ) = (L − 1)/λ (1 at λ = 0; λ ≤ 0) and φ₁(2λ) = φ₁(λ)·(1 + L)/2, from one expm1.
         phi = torch.sub(decay, const.tiny).div_(log_factor - const.tiny)
         phi_double = torch.add(decay, const.two).mul_(phi).mul_(const.half)
@@ -567,7 +574,20 @@ class AffineStepDevice(PulsedDevice):
             if not bool(small.all()):
                 spread = torch.where(small, spread, phi_double - phi.square())
             variance.addcmul_(slots, up.add_(down).square_().mul_(spread))
+            if one_sign is not None:
+                variance = torch.where(slots > 0, variance, one_sign)  # slots > 0: both signs
         return variance
+
+    def _one_sign_spread(self, w, n_up, n_down, log_factor, rate, drive, const):
+        """:meth:`_spread`'s noise variance of devices whose pulses all have one sign (or that
+        have none), in fewer operations: each pulse's noise σ·Δw(w_k) is contracted by the n − 1 − k later pulses by
+        the same factor (1 − c) per pulse by which the steps shrink, so every pulse contributes
+        σ²·Δw(w_{n−1})² and ``V = n·σ²·Δw(w_{n−1})²`` exactly, with ``n·Δw(w) = |drive − rate·w|``
+        and ``Δw(w_{n−1}) = Δw(w)·e^{λ(n−1)/n}`` (λ = ln L = n·ln(1 − c))."""
+        pulses = torch.add(n_up, n_down).clamp_(min=1.0)  # n (1 where there are none: V = 0)
+        first = torch.addcmul(drive, rate, w, value=-1.0)  # ±n·Δw(w)
+        growth = log_factor.div(pulses).sub_(log_factor).mul_(const.minus_two).exp_()  # e^{2λ(n−1)/n}
+        return first.square_().div_(pulses).mul_(growth).mul_(const.std_squared(self.dw_min_std))
 
     def symmetry_point(self, p, iterations: int = 60):
         d_up, c_up, d_down, c_down = self.coefficients(p)
