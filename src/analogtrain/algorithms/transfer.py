@@ -145,6 +145,7 @@ class TransferAlgorithm(AnalogAlgorithm):
         self.transfer_count = 0
         #: Index of the next column to read in step IV.
         self.column_pointer = 0
+        self._column_indices = torch.arange(in_features, device=self.torch_device)  # sliced by transfers
         self._calibrate()
 
     # -- construction hooks -----------------------------------------------------------------
@@ -214,7 +215,11 @@ class TransferAlgorithm(AnalogAlgorithm):
         ``−lr·dᵀx`` (drawn per column, :meth:`CrossbarArray.pulse_update_columns`)."""
         n = self.in_features
         k = min(self.config.columns_per_transfer, n)
-        columns = (self.column_pointer + torch.arange(k, device=self.torch_device)) % n
+        first = self.column_pointer
+        if first + k <= n:  # a slice of the cached column indices (no new tensor to fill)
+            columns = self._column_indices[first:first + k]
+        else:
+            columns = (first + torch.arange(k, device=self.torch_device)) % n
         v = self.a_main.read_columns(columns, self.config.transfer_io)  # v_s = A u_s, u_s = e_{c_s}
         self.column_pointer = int((self.column_pointer + k) % n)
         self.transfer_count += 1

@@ -159,12 +159,34 @@ class CrossbarArray:
             return self.conductance
         # Cached until either conductance tensor is replaced or changed in place (its version
         # counter); the key holds the tensors themselves, so a new tensor never matches an old key.
+        # A stale cache is refreshed in place, as the conductances themselves are updated: a
+        # fresh tensor of a large array costs more to allocate than the subtraction.
         main, ref = self.conductance, self.reference.conductance
         key = self._weight_key
         if key is None or key[0] is not main or key[2] is not ref or key[1] != main._version or key[3] != ref._version:
-            self._weight_cache = main - ref
+            cache = self._weight_cache
+            if cache is not None and cache.shape == main.shape and cache.dtype == main.dtype and cache.device == main.device:
+                torch.sub(main, ref, out=cache)
+            else:
+                self._weight_cache = main - ref
             self._weight_key = (main, main._version, ref, ref._version)
         return self._weight_cache
+
+    def _weight_is_cached(self) -> bool:
+        """Whether :attr:`weight` holds a fresh ``G_main − G_ref`` (False without a reference)."""
+        key = self._weight_key
+        return (self.reference is not None and key is not None and key[0] is self.conductance
+                and key[1] == self.conductance._version and key[2] is self.reference.conductance
+                and key[3] == self.reference.conductance._version)
+
+    def _refresh_weight_at(self, index: torch.Tensor) -> None:
+        """After a write of the devices at the flat positions ``index`` to an array whose weight
+        was cached just before: recompute those entries of the cache only (a transfer writes one
+        column, a sparse update a few devices; the whole difference costs a pass over the array)."""
+        main, ref = self.conductance, self.reference.conductance
+        fresh = main.view(-1).index_select(0, index).sub_(ref.view(-1).index_select(0, index))
+        self._weight_cache.view(-1).index_copy_(0, index, fresh)
+        self._weight_key = (main, main._version, ref, ref._version)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``y = W x`` for a batch x of shape (batch, in) or (in,), through the forward periphery."""
@@ -427,7 +449,11 @@ def _apply_pending(pending: list[tuple[int, CrossbarArray, PulseCounts]], result
     for group in groups:
         jobs = [(array.conductance, array.params, counts, array.generator, array._stacked_params())
                 for _, array, counts in group]
-        for (i, array, counts), weights in zip(group, apply_pulse_counts_jointly(group[0][1].device_model, jobs)):
+        cached = [array._weight_is_cached() for _, array, _ in group]
+        for (i, array, counts), weights, was_cached in zip(
+                group, apply_pulse_counts_jointly(group[0][1].device_model, jobs), cached):
             _store(array, weights)
+            if was_cached and counts.index is not None:
+                array._refresh_weight_at(counts.index)
             array.operations.device_pulses += counts.pulses
             results[i] = counts.pulses

@@ -388,7 +388,7 @@ def column_pulse_counts(
         # listing's own operations cost more).
         active = counts.nonzero().squeeze(1)
         index, counts, signs = index.index_select(0, active), counts.index_select(0, active), signs.index_select(0, active)
-    n_up = torch.where(signs < 0, counts, 0.0)  # up where −sign(δ) > 0
+    n_up = counts * torch.signbit(signs)  # up where −sign(δ) > 0 (a device with pulses has δ ≠ 0)
     return PulseCounts(n_up, counts - n_up, index, pulses)
 
 
@@ -689,16 +689,16 @@ class BatchTrains:
         if total == 0:
             empty = torch.zeros(0, dtype=dtype, device=row_slot.device)
             return PulseCounts(empty, empty, torch.zeros(0, dtype=torch.long, device=row_slot.device), 0.0)
-        # Coincidence e of row entry r pairs with column entry first[slot of r] + e − (ends[r] − repeats[r]).
+        # Coincidence e (0 ≤ e < total) belongs to row entry r = owner[e] and pairs it with column
+        # entry first[slot of r] + e − (ends[r] − repeats[r]); gathers cost less than repeats.
+        owner = torch.repeat_interleave(repeats, output_size=total)
         shift = first.index_select(0, row_slot).add_(repeats).sub_(ends)
-        column_entry = torch.repeat_interleave(shift, repeats, output_size=total).add_(
-            torch.arange(total, device=shift.device))
-        row_line = rows.positions - row_slot * rows.lines
-        column_line = columns.positions - column_slot * columns.lines
-        key = torch.repeat_interleave(row_line.mul_(columns.lines), repeats, output_size=total).add_(
+        column_entry = shift.index_select(0, owner).add_(torch.arange(total, device=shift.device))
+        row_line = torch.remainder(rows.positions, rows.lines)
+        column_line = torch.remainder(columns.positions, columns.lines)
+        key = row_line.mul_(columns.lines).index_select(0, owner).add_(
             column_line.index_select(0, column_entry))  # flat index i·in + j of the device
-        up = torch.repeat_interleave(row_negative, repeats, output_size=total).ne_(
-            column_negative.index_select(0, column_entry))
+        up = row_negative.index_select(0, owner).ne_(column_negative.index_select(0, column_entry))
         index, inverse, count = torch.unique(key, return_inverse=True, return_counts=True)
         n_up = torch.zeros(index.numel(), dtype=dtype, device=index.device).index_add_(0, inverse, up.to(dtype))
         return PulseCounts(n_up, count.to(dtype).sub_(n_up), index, float(total))
