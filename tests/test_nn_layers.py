@@ -233,3 +233,51 @@ def test_non_finite_gradients_are_refused_before_any_update():
     optimizer.step()
     changed = layer.tile.algorithm.arrays()["A_main"].conductance
     assert not torch.equal(changed, before["A_main"])
+
+
+@pytest.mark.parametrize("config", [SHD, SHDConfig(device_a=NOISY, device_c=NOISY, gamma=0.3), EXACT],
+                         ids=["shd", "shd-gamma", "sgd"])
+def test_exact_reads_match_the_analog_read_function(config):
+    """With an ideal periphery a layer reads through ordinary autograd operations
+    (``exact_read``); it must give what the custom function AnalogRead gives: the output, the
+    input and bias gradients, the pending (x, δ) and the read counts of every array."""
+    from analogtrain.nn.function import AnalogRead
+
+    layers = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        layers.append(AnalogLinear(6, 4, config, seed=3))
+        layers[-1].set_weights(0.3 * torch.randn(4, 6), torch.randn(4))  # C = 0 after calibration
+    assert layers[0].tile.algorithm.exact_read_arrays() is not None
+    x = torch.randn(5, 6)
+    weights = torch.randn(4, 3)
+    results = []
+    for use_function, layer in zip((False, True), layers):
+        xi = x.clone().requires_grad_(True)
+        tile = layer.tile
+        y = AnalogRead.apply(xi, tile.handle, tile, layer.bias) if use_function else layer(xi)
+        assert (y.grad_fn.name() == "AnalogReadBackward") == use_function
+        (torch.tanh(y) @ weights).sum().backward()
+        (px, pd), = tile._pending.pairs
+        counts = {name: (a.operations.forward_reads, a.operations.backward_reads)
+                  for name, a in tile.algorithm.arrays().items()}
+        results.append((y.detach(), xi.grad, layer.bias.grad, px, pd, counts, tile.pending_checked))
+    (y0, gx0, gb0, px0, pd0, c0, k0), (y1, gx1, gb1, px1, pd1, c1, k1) = results
+    assert float(gx0.abs().min()) > 0  # a real weight: every input gets a gradient
+    torch.testing.assert_close(y0, y1, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(gx0, gx1, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(gb0, gb1, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(pd0, pd1, rtol=1e-6, atol=1e-6)
+    assert torch.equal(px0, px1) and c0 == c1 and k0 and k1
+    assert any(reads != (0, 0) for reads in c0.values())
+
+
+def test_reads_through_a_non_ideal_periphery_use_the_analog_read_function():
+    """Reads with converters or noise are not products with the weight: they stay analog reads."""
+    from analogtrain.crossbar.io import IOConfig
+
+    noisy = SHDConfig(device_a=NOISY, device_c=NOISY, forward_io=IOConfig.preset())
+    layer = AnalogLinear(6, 4, noisy)
+    assert layer.tile.algorithm.exact_read_arrays() is None
+    y = layer(torch.randn(5, 6, requires_grad=True))
+    assert y.grad_fn.name() == "AnalogReadBackward"

@@ -252,6 +252,14 @@ class AnalogAlgorithm(abc.ABC):
     def arrays(self) -> dict[str, CrossbarArray]:
         """The physical arrays of this weight by name (a shared reference appears once)."""
 
+    def exact_read_arrays(self) -> list[CrossbarArray] | None:
+        """The arrays that :meth:`forward` and :meth:`backward` read, when every one of those
+        reads is exact (:attr:`CrossbarArray.reads_exactly`): then the forward read is ``x·Wᵀ``
+        and the backward read ``δ·W`` with W = :attr:`weight`, which a layer may compute with
+        ordinary autograd operations, counting the reads on these arrays. None: the reads are
+        not exact (or the algorithm does not say), so they must go through forward/backward."""
+        return None
+
     # -- accounting ---------------------------------------------------------------------------
     def operations(self) -> dict[str, Any]:
         """Per-array operation counters, their totals, and the algorithm-level counts.

@@ -130,6 +130,9 @@ class AnalogSGD(AnalogAlgorithm):
     def weight(self) -> torch.Tensor:
         return self.main.weight
 
+    def exact_read_arrays(self):
+        return [self.main] if self.main.reads_exactly else None
+
     def set_weight(self, weight: torch.Tensor) -> None:
         self.main.set_weight(self._check_weight(weight))
 

@@ -178,6 +178,10 @@ class TransferAlgorithm(AnalogAlgorithm):
             w = w + self.config.gamma * self.a_main.weight
         return w
 
+    def exact_read_arrays(self):
+        arrays = [self.c_main, self.a_main] if self.config.gamma > 0 else [self.c_main]
+        return arrays if all(array.reads_exactly for array in arrays) else None
+
     @property
     def auxiliary_weight(self) -> torch.Tensor:
         """``A = A_main − A_ref`` (exact)."""

@@ -70,10 +70,16 @@ def checked_inputs() -> Iterator[None]:
         _TRUSTED.depth = depth
 
 
+def inputs_checked() -> bool:
+    """Whether the caller runs inside :func:`checked_inputs` (its data is known to be finite)."""
+    return bool(getattr(_TRUSTED, "depth", 0))
+
+
 def check_finite_tensor(name: str, value: torch.Tensor) -> None:
     """Reject NaN/inf in ``value`` with a message naming the argument."""
     # One reduction decides in the common case: NaN and ±inf always make the sum non-finite; only
     # a non-finite sum (possibly an overflow of large finite values) needs the elementwise check.
+    value = value.detach()  # a check, not part of any graph
     if value.numel() and not math.isfinite(float(value.sum())) and not bool(torch.isfinite(value).all()):
         raise ConfigError(f"{name} must contain only finite values (no NaN or inf)")
 
@@ -88,7 +94,7 @@ def check_tensor(name: str, value: torch.Tensor, shape_last: int | None = None, 
         raise ConfigError(
             f"{name} must have last dimension {shape_last}, got shape {tuple(value.shape)}"
         )
-    if not getattr(_TRUSTED, "depth", 0):
+    if not inputs_checked():
         check_finite_tensor(name, value)
 
 
@@ -187,6 +193,12 @@ class CrossbarArray:
         fresh = main.view(-1).index_select(0, index).sub_(ref.view(-1).index_select(0, index))
         self._weight_cache.view(-1).index_copy_(0, index, fresh)
         self._weight_key = (main, main._version, ref, ref._version)
+
+    @property
+    def reads_exactly(self) -> bool:
+        """Whether both read directions are exact products with :attr:`weight` (an ideal
+        periphery without noise management), so that ``forward(x) = x·Wᵀ`` and ``backward(δ) = δ·W``."""
+        return all(io.is_ideal and io.noise_management == "none" for io in (self.forward_io, self.backward_io))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``y = W x`` for a batch x of shape (batch, in) or (in,), through the forward periphery."""
@@ -453,7 +465,7 @@ def _apply_pending(pending: list[tuple[int, CrossbarArray, PulseCounts]], result
         for (i, array, counts), weights, was_cached in zip(
                 group, apply_pulse_counts_jointly(group[0][1].device_model, jobs), cached):
             _store(array, weights)
-            if was_cached and counts.index is not None:
-                array._refresh_weight_at(counts.index)
+            if was_cached and counts.index is not None and 8 * counts.index.numel() < weights.numel():
+                array._refresh_weight_at(counts.index)  # else: the next read recomputes it whole
             array.operations.device_pulses += counts.pulses
             results[i] = counts.pulses

@@ -109,10 +109,10 @@ class PulseProbabilities:
     @functools.cached_property
     def expected_coincidences(self) -> float:
         """Expected device pulses of the whole batch, ``Σ_b BL_b·(Σ_i q_bi)(Σ_j p_bj)``."""
-        per_sample = self.row.sum(dim=1).mul_(self.column.sum(dim=1))
+        row_sums, column_sums = self.row.sum(dim=1), self.column.sum(dim=1)
         if self.unit_bit_lengths:  # BL_b = 1, or 0 where the probabilities are 0 anyway
-            return float(per_sample.sum())
-        return float(torch.dot(per_sample, self.bit_length))
+            return float(torch.dot(row_sums, column_sums))
+        return float(torch.dot(row_sums.mul_(column_sums), self.bit_length))
 
     @functools.cached_property
     def unit_bit_lengths(self) -> bool:
@@ -291,7 +291,8 @@ def draw_pulse_counts(
     :data:`SPARSE_FRACTION` of the devices get pulses, only those are listed."""
     prob = pulse_probabilities(x, d, lr, device.granularity, config)
     rows, columns = shape
-    slots = int(prob.bit_length.sum())
+    # Unit bit lengths: at most one slot per sample (the batch size serves the cost estimate).
+    slots = x.shape[0] if prob.unit_bit_lengths else int(prob.bit_length.sum())
     if _batch_trains_cheaper(prob, slots, x.shape[0], rows, columns):
         trains = draw_batch_trains(prob, generator)
         if prob.expected_coincidences <= SPARSE_FRACTION * rows * columns:  # list them
@@ -421,6 +422,9 @@ def _one_column_counts(d: torch.Tensor, lr: float, granularity: float, config: U
     if fires == 0:
         return None
     row = d_abs.mul_(row_scale).clamp_(max=1.0)
+    if fires == 1:  # Binomial(1, q) is one Bernoulli draw per row: a uniform and a comparison
+        uniform = torch.rand(row.shape, generator=generator, device=row.device, dtype=row.dtype)
+        return (uniform < row).to(row.dtype)
     return torch.binomial(torch.full_like(row, float(fires)), row, generator=generator)
 
 

@@ -5,7 +5,9 @@ that store one weight matrix) and connects it to autograd and to the optimizer:
 
 * :meth:`AnalogTile.read` is ``y = W x`` for a batch of row vectors, differentiable through
   :class:`~analogtrain.nn.function.AnalogRead` (forward = analog forward read, backward = analog
-  backward read ``z = Wᵀ δ``). During backward the pair (x, δ) is kept as a *pending update*;
+  backward read ``z = Wᵀ δ``), or, when both reads are exact (an ideal periphery), through
+  ordinary autograd operations (:func:`~analogtrain.nn.function.exact_read`, same values and
+  gradients). During backward the pair (x, δ) is kept as a *pending update*;
 * :meth:`AnalogTile.apply_update` hands every pending (x, δ) of the step to
   ``algorithm.update(x, δ, lr)`` as ONE batch: the intended change is ``ΔW = −lr·Σ δᵀx``, the
   plain SGD step on the summed gradient (:class:`~analogtrain.nn.optimizer.AnalogSGD` takes the
@@ -135,7 +137,7 @@ class AnalogTile(nn.Module):
     def read(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
         """``y = W x`` (``+ b`` with a digital ``bias`` of shape (out_features,)) for x of shape
         (batch, in_features); differentiable (see module docstring)."""
-        from analogtrain.nn.function import AnalogRead
+        from analogtrain.nn.function import AnalogRead, exact_read
 
         self.register()
         if x.dim() != 2 or x.shape[1] != self.in_features:
@@ -145,6 +147,11 @@ class AnalogTile(nn.Module):
         if torch.is_grad_enabled() and (
             x.requires_grad or self.handle.requires_grad or (bias is not None and bias.requires_grad)
         ):
+            arrays = self.algorithm.exact_read_arrays()
+            if arrays is not None and self.handle.requires_grad and (
+                x.requires_grad or (bias is not None and bias.requires_grad)
+            ):  # y joins the graph through x or b: a hook on y sees δ
+                return exact_read(self, x, bias, arrays)
             return AnalogRead.apply(x, self.handle, self, bias)
         y = self.algorithm.forward(x)
         return y if bias is None else y + bias
