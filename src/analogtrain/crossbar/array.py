@@ -79,7 +79,8 @@ def check_finite_tensor(name: str, value: torch.Tensor) -> None:
     """Reject NaN/inf in ``value`` with a message naming the argument."""
     # One reduction decides in the common case: NaN and ±inf always make the sum non-finite; only
     # a non-finite sum (possibly an overflow of large finite values) needs the elementwise check.
-    value = value.detach()  # a check, not part of any graph
+    if value.requires_grad:
+        value = value.detach()  # a check, not part of any graph
     if value.numel() and not math.isfinite(float(value.sum())) and not bool(torch.isfinite(value).all()):
         raise ConfigError(f"{name} must contain only finite values (no NaN or inf)")
 

@@ -763,7 +763,7 @@ def bernoulli_positions(probabilities: torch.Tensor, generator, rate: float | No
 
     When every probability is at most r = max p ≤ :data:`DENSE_RATE`, candidates are drawn as a
     Bernoulli(r) process along the flattened matrix by geometric gaps,
-    ``G = ⌊ln(1 − U)/ln(1 − r)⌋ + 1`` (P(G > g) = (1 − r)^g), and each candidate is kept with
+    G ~ Geometric(r) on {1, 2, …} (P(G > g) = (1 − r)^g; ``Tensor.geometric_``), and each candidate is kept with
     probability p/r — exactly Bernoulli(p) per entry, with work proportional to r·size instead of
     size (pulse probabilities are mostly small). Otherwise one uniform per entry. ``rate``: an
     upper bound of the probabilities, at most 1, used as r (default: their largest).
@@ -776,21 +776,19 @@ def bernoulli_positions(probabilities: torch.Tensor, generator, rate: float | No
     if _dense_draw(rate, flat.numel()):
         uniform = torch.rand(flat.shape, generator=generator, device=flat.device, dtype=flat.dtype)
         return (uniform < flat).nonzero().squeeze(1)
-    log_miss = math.log1p(-rate)
     size, last, parts = flat.numel(), -1, []
     while last < size - 1:
         remaining = (size - 1 - last) * rate
         draws = int(remaining + 6.0 * math.sqrt(remaining) + 16.0)
-        uniform = torch.rand(draws, generator=generator, device=flat.device, dtype=torch.float32)
-        gaps = torch.log1p(uniform.neg_()).div_(log_miss).to(torch.long).add_(1)  # ⌊·⌋ of a value ≥ 0
+        gaps = torch.empty(draws, dtype=torch.long, device=flat.device).geometric_(rate, generator=generator)
         positions = gaps.cumsum_(0).add_(last)
         last = int(positions[-1])
         if last >= size:  # ascending: keep those before the end
             positions = positions[: int(torch.searchsorted(positions, size))]
         parts.append(positions)
     candidates = parts[0] if len(parts) == 1 else torch.cat(parts)
-    keep = torch.rand(candidates.numel(), generator=generator, device=flat.device,
-                      dtype=flat.dtype).mul_(rate) < flat.index_select(0, candidates)
+    keep = torch.empty(candidates.numel(), device=flat.device, dtype=flat.dtype).uniform_(
+        0.0, rate, generator=generator) < flat.index_select(0, candidates)  # U·r < p: kept with p/r
     return candidates.masked_select(keep)
 
 
