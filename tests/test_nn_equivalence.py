@@ -217,3 +217,34 @@ def test_gradient_clipping_matches_torch():
     assert norms[1] == pytest.approx(norms[0], rel=1e-5)
     torch.testing.assert_close(analog[0].weight, reference[0].weight.detach(), atol=ATOL, rtol=RTOL)
     torch.testing.assert_close(analog[2].weight, reference[2].weight, atol=ATOL, rtol=RTOL)
+
+
+def test_lstm_exact_reads_match_its_analog_reads():
+    """With an ideal periphery the LSTM's reads are plain products with the visible weight; forced
+    through the arrays' own reads instead, the outputs, gradients, pending update and read counts
+    must be the same (up to float32 summation order)."""
+    torch.manual_seed(4)
+    reference = nn.LSTM(5, 6, num_layers=2)
+    layers = [AnalogLSTM.from_lstm(reference, EXACT) for _ in range(2)]
+    for tile in (m for m in layers[1].modules() if hasattr(m, "algorithm")):
+        assert tile.algorithm.exact_read_arrays() is not None
+        tile.algorithm.exact_read_arrays = lambda: None  # the analog-read path
+    x = torch.randn(7, 3, 5)
+    results = []
+    for layer in layers:
+        xi = x.clone().requires_grad_(True)
+        out, _ = layer(xi)
+        (out * torch.linspace(-1, 1, 6)).sum().backward()
+        tiles = [m for m in layer.modules() if hasattr(m, "algorithm")]
+        pending = [pair for tile in tiles for pair in tile._pending.pairs]
+        counts = [(a.operations.forward_reads, a.operations.backward_reads)
+                  for tile in tiles for a in tile.algorithm.arrays().values()]
+        results.append((out.detach(), xi.grad, pending, counts))
+    (out0, gx0, pending0, counts0), (out1, gx1, pending1, counts1) = results
+    torch.testing.assert_close(out0, out1, atol=ATOL, rtol=RTOL)
+    torch.testing.assert_close(gx0, gx1, atol=ATOL, rtol=RTOL)
+    assert len(pending0) == len(pending1) == 2
+    for (x0, d0), (x1, d1) in zip(pending0, pending1):
+        torch.testing.assert_close(x0, x1, atol=ATOL, rtol=RTOL)
+        torch.testing.assert_close(d0, d1, atol=ATOL, rtol=RTOL)
+    assert counts0 == counts1 and any(c != (0, 0) for c in counts0)

@@ -19,7 +19,10 @@ Back-propagation through time, from t = T down to 1, with dh, dc flowing back::
 
 Everything that does not depend on dh or dc (the gate derivatives and the factors multiplying
 dc and dh) is computed for all time steps at once before the backward loop, so the loop itself
-runs a handful of tensor ops per step besides the read. The weight's update uses every time
+runs a handful of tensor ops per step besides the read. When every read of the layer's weight
+is exact (an ideal periphery, :meth:`~analogtrain.algorithms.base.AnalogAlgorithm.exact_read_arrays`),
+the reads are plain products with the visible weight (read once per sequence), with the bias
+added inside the forward product; the reads are counted on the arrays all the same. The weight's update uses every time
 step's ``([x_t; h_{t−1}], dz_t)`` as one batch of T·B vectors (the sum over time of the outer
 products is BPTT's weight gradient). Writing the loop by hand (one autograd node per layer and
 sequence) keeps the per-step cost small.
@@ -60,11 +63,10 @@ def lstm_sequence(algorithm, x, h0, c0, bias, hidden: int, analog_bias: bool, ke
     # views made once per sequence (indexing a view per step is cheaper than splitting)
     i_all, f_all, g_all, o_all = gates.split(hidden, dim=2)
     h_all = xh[:, :, hs]
+    read = _forward_read(algorithm, bias, steps * batch)
     for t in range(steps):
         k = t if keep else 0
-        z = algorithm.forward(xh[t])
-        if bias is not None:
-            z.add_(bias)
+        z = read(xh[t])
         torch.sigmoid(z, out=gates[k])
         torch.tanh(z[:, g_slice], out=g_all[k])
         c = torch.mul(f_all[k], cells[k], out=cells[k + 1]).addcmul_(i_all[k], g_all[k])
@@ -76,6 +78,35 @@ def lstm_sequence(algorithm, x, h0, c0, bias, hidden: int, analog_bias: bool, ke
     c_last = cells[steps if keep else 1].clone()
     saved = (xh, gates, cells, tanh_cells) if keep else None
     return out, h_last, c_last, saved
+
+
+def _forward_read(algorithm, bias, reads: int):
+    """The forward read ``z = W v + b`` of one time step's vectors v (B, I+H), for ``reads`` vectors
+    in all: a product with the visible weight when every read is exact, else the analog read."""
+    arrays = algorithm.exact_read_arrays()
+    if arrays is None:
+        def read(vectors):
+            z = algorithm.forward(vectors)
+            return z if bias is None else z.add_(bias)
+        return read
+    for array in arrays:
+        array.operations.forward_reads += reads
+    weight_t = algorithm.weight.T
+    if bias is None:
+        return lambda vectors: torch.mm(vectors, weight_t)
+    return lambda vectors: torch.addmm(bias, vectors, weight_t)
+
+
+def _backward_read(algorithm, reads: int):
+    """The backward read ``Wᵀ δ`` of one time step's errors δ (B, 4H), for ``reads`` in all (see
+    :func:`_forward_read`)."""
+    arrays = algorithm.exact_read_arrays()
+    if arrays is None:
+        return algorithm.backward
+    for array in arrays:
+        array.operations.backward_reads += reads
+    weight = algorithm.weight
+    return lambda errors: torch.mm(errors, weight)
 
 
 def lstm_sequence_backward(algorithm, saved, grad_out, grad_h, grad_c, hidden: int, inputs: int):
@@ -96,6 +127,7 @@ def lstm_sequence_backward(algorithm, saved, grad_out, grad_h, grad_c, hidden: i
     dz_all = grad_out.new_empty(steps, batch, 4 * hidden)
     backs = []
     dh_next, dc_next = grad_h, grad_c
+    read = _backward_read(algorithm, steps * batch)
     for t in range(steps - 1, -1, -1):
         dh = grad_out[t] + dh_next
         dc = torch.addcmul(dc_next, dh, to_dc[t])
@@ -103,7 +135,7 @@ def lstm_sequence_backward(algorithm, saved, grad_out, grad_h, grad_c, hidden: i
         torch.mul(by_dc[t].view(batch, 3, hidden), dc.unsqueeze(1), out=dz[:, : 3 * hidden].view(batch, 3, hidden))
         torch.mul(dh, by_dh[t], out=dz[:, 3 * hidden :])
         dc_next = dc * f[t]
-        back = algorithm.backward(dz)
+        back = read(dz)
         backs.append(back)
         dh_next = back[:, inputs : inputs + hidden]
     backs.reverse()
