@@ -308,8 +308,12 @@ def draw_pulse_counts(
 
 
 def listed_counts(n_up: torch.Tensor, n_down: torch.Tensor, pulses: float) -> PulseCounts:
-    """:class:`PulseCounts` of whole-array counts: only the pulsed devices when they are few."""
+    """:class:`PulseCounts` of whole-array counts: only the pulsed devices when they are few in a
+    large array (a small array is listed whole: a device without pulses stays exactly as it is,
+    and for small arrays finding the pulsed ones costs more operations than it saves)."""
     n_up, n_down = n_up.reshape(-1), n_down.reshape(-1)
+    if n_up.numel() <= _SMALL_WRITE:
+        return PulseCounts(n_up, n_down, None, pulses)
     active = torch.add(n_up, n_down).nonzero().squeeze(1)
     if active.numel() > SPARSE_FRACTION * n_up.numel():
         return PulseCounts(n_up, n_down, None, pulses)
@@ -393,7 +397,7 @@ def column_pulse_counts(
     return PulseCounts(n_up, counts - n_up, index, pulses)
 
 
-#: A column write of at most this many devices lists them all, pulsed or not.
+#: A write to at most this many devices (a column, a small array) lists them all, pulsed or not.
 _SMALL_WRITE = 4096
 
 
