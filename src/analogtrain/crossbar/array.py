@@ -172,7 +172,8 @@ class CrossbarArray:
         key = self._weight_key
         if key is None or key[0] is not main or key[2] is not ref or key[1] != main._version or key[3] != ref._version:
             cache = self._weight_cache
-            if cache is not None and cache.shape == main.shape and cache.dtype == main.dtype and cache.device == main.device:
+            if (cache is not None and cache.shape == main.shape and cache.dtype == main.dtype
+                    and cache.device == main.device):
                 torch.sub(main, ref, out=cache)
             else:
                 self._weight_cache = main - ref

@@ -153,8 +153,8 @@ def pulse_probabilities(
         k_max = float(product.max()) * scale if product.numel() else 0.0
         if k_max <= 1.0:
             # The usual case of small updates: BL = ⌈k⌉ is 0 or 1, the peak √(k/BL) is √k, and no
-            # probability exceeds √k_max ≤ 1 (no clamping). p_j = |x_j|·√k/max|x|, q_i = |δ_i|·√k/max|δ|
-            # (each scale one operation: √scale enters as a multiplier, not as a tensor).
+            # probability exceeds √k_max ≤ 1 (no clamping). p_j = |x_j|·√k/max|x| and
+            # q_i = |δ_i|·√k/max|δ| (each scale one operation: √scale enters as a multiplier).
             root = product.sqrt_()  # √(k/scale)
             tiny, zero = _scalar(_TINY_MAX, x), _scalar(0.0, x)
             column = x_abs.mul_(torch.addcdiv(zero, root, x_max.add_(tiny), value=math.sqrt(scale)))
@@ -766,8 +766,8 @@ def bernoulli_positions(probabilities: torch.Tensor, generator, rate: float | No
     """Row-major flat positions of the entries of an independent Bernoulli draw of each probability.
 
     When every probability is at most r = max p ≤ :data:`DENSE_RATE`, candidates are drawn as a
-    Bernoulli(r) process along the flattened matrix by geometric gaps,
-    G ~ Geometric(r) on {1, 2, …} (P(G > g) = (1 − r)^g; ``Tensor.geometric_``), and each candidate is kept with
+    Bernoulli(r) process along the flattened matrix by geometric gaps, G ~ Geometric(r) on
+    {1, 2, …} (P(G > g) = (1 − r)^g; ``Tensor.geometric_``), and each candidate is kept with
     probability p/r — exactly Bernoulli(p) per entry, with work proportional to r·size instead of
     size (pulse probabilities are mostly small). Otherwise one uniform per entry. ``rate``: an
     upper bound of the probabilities, at most 1, used as r (default: their largest).

@@ -580,10 +580,11 @@ class AffineStepDevice(PulsedDevice):
 
     def _one_sign_spread(self, w, n_up, n_down, log_factor, rate, drive, const):
         """:meth:`_spread`'s noise variance of devices whose pulses all have one sign (or that
-        have none), in fewer operations: each pulse's noise σ·Δw(w_k) is contracted by the n − 1 − k later pulses by
-        the same factor (1 − c) per pulse by which the steps shrink, so every pulse contributes
-        σ²·Δw(w_{n−1})² and ``V = n·σ²·Δw(w_{n−1})²`` exactly, with ``n·Δw(w) = |drive − rate·w|``
-        and ``Δw(w_{n−1}) = Δw(w)·e^{λ(n−1)/n}`` (λ = ln L = n·ln(1 − c))."""
+        have none), in fewer operations. Each pulse's noise σ·Δw(w_k) is contracted by the
+        n − 1 − k later pulses by the same factor (1 − c) per pulse by which the steps shrink, so
+        every pulse contributes σ²·Δw(w_{n−1})² and ``V = n·σ²·Δw(w_{n−1})²`` exactly, with
+        ``n·Δw(w) = |drive − rate·w|`` and ``Δw(w_{n−1}) = Δw(w)·e^{λ(n−1)/n}``
+        (λ = ln L = n·ln(1 − c))."""
         pulses = torch.add(n_up, n_down).clamp_(min=1.0)  # n (1 where there are none: V = 0)
         first = torch.addcmul(drive, rate, w, value=-1.0)  # ±n·Δw(w)
         growth = log_factor.div(pulses).sub_(log_factor).mul_(const.minus_two).exp_()  # e^{2λ(n−1)/n}

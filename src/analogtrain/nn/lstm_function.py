@@ -20,10 +20,11 @@ Back-propagation through time, from t = T down to 1, with dh, dc flowing back::
 Everything that does not depend on dh or dc (the gate derivatives and the factors multiplying
 dc and dh) is computed for all time steps at once before the backward loop, so the loop itself
 runs a handful of tensor ops per step besides the read. When every read of the layer's weight
-is exact (an ideal periphery, :meth:`~analogtrain.algorithms.base.AnalogAlgorithm.exact_read_arrays`),
-the reads are plain products with the visible weight (read once per sequence), with the bias
-added inside the forward product; the reads are counted on the arrays all the same. The weight's update uses every time
-step's ``([x_t; h_{t−1}], dz_t)`` as one batch of T·B vectors (the sum over time of the outer
+is exact (an ideal periphery, see
+:meth:`~analogtrain.algorithms.base.AnalogAlgorithm.exact_read_arrays`), the reads are plain
+products with the visible weight (read once per sequence), with the bias added inside the
+forward product; the reads are counted on the arrays all the same. The weight's update uses
+every time step's ``([x_t; h_{t−1}], dz_t)`` as one batch of T·B vectors (the sum over time of the outer
 products is BPTT's weight gradient). Writing the loop by hand (one autograd node per layer and
 sequence) keeps the per-step cost small.
 """
