@@ -62,7 +62,7 @@ import torch
 
 from analogtrain.config import Config, check_choice, check_int
 from analogtrain.crossbar.counts import LARGE_MEAN, sample_counts
-from analogtrain.devices.base import DeviceParameters, NoiseSegments, PulsedDevice
+from analogtrain.devices.base import DeviceParameters, NoiseSegments, PulsedDevice, scalar_constant
 
 UPDATE_MODES = ("aggregate", "per-sample", "exact", "none")
 
@@ -156,7 +156,7 @@ def pulse_probabilities(
             # probability exceeds √k_max ≤ 1 (no clamping). p_j = |x_j|·√k/max|x| and
             # q_i = |δ_i|·√k/max|δ| (each scale one operation: √scale enters as a multiplier).
             root = product.sqrt_()  # √(k/scale)
-            tiny, zero = _scalar(_TINY_MAX, x), _scalar(0.0, x)
+            tiny, zero = scalar_constant(_TINY_MAX, x), scalar_constant(0.0, x)
             column = x_abs.mul_(torch.addcdiv(zero, root, x_max.add_(tiny), value=math.sqrt(scale)))
             row = d_abs.mul_(torch.addcdiv(zero, root, d_max.add_(tiny), value=math.sqrt(scale)))
             # The bound allows for the rounding of the products (p ≤ √k up to a few ulps).
@@ -181,19 +181,6 @@ def pulse_probabilities(
 
 #: Added to the maxima under update management so that an all-zero x or δ gives probabilities 0.
 _TINY_MAX = 1e-20
-
-_SCALARS: dict[tuple[float, torch.dtype, torch.device], torch.Tensor] = {}
-
-
-def _scalar(value: float, like: torch.Tensor) -> torch.Tensor:
-    """A cached 0-dimensional tensor holding the constant ``value``, with the dtype and device of
-    ``like``: an operation with a Python number converts it to a tensor every time, which costs
-    more than a small operation itself. For fixed constants only (the cache is never emptied)."""
-    key = (value, like.dtype, like.device)
-    constant = _SCALARS.get(key)
-    if constant is None:
-        constant = _SCALARS[key] = torch.tensor(value, dtype=like.dtype, device=like.device)
-    return constant
 
 
 def expected_pulse_counts(prob: PulseProbabilities) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -664,7 +651,7 @@ class BatchTrains:
         total = rows.T @ columns
         # Σ_t sign(δ_i x_j) over the coincidences; down pulses where the sign is +.
         net = (rows * self._signs(prob.row_sign)).T @ (columns * self._signs(prob.column_sign))
-        n_down = torch.add(total, net).mul_(_scalar(0.5, net))  # sums of ±1: exact integers
+        n_down = torch.add(total, net).mul_(scalar_constant(0.5, net))  # sums of ±1: exact integers
         return total.sub_(n_down), n_down
 
     def _negative(self, train: Train, slot: torch.Tensor, values: torch.Tensor) -> torch.Tensor:

@@ -92,12 +92,16 @@ class _Constants:
         self.tiny, self.one, self.two, self.half = make(1e-30), make(1.0), make(2.0), make(0.5)
         self.minus_two, self.twelfth, self.series_17_360 = make(-2.0), make(1.0 / 12.0), make(17.0 / 360.0)
         self._make = make
-        self._std: dict[float, torch.Tensor] = {}
+        self._values: dict[float, torch.Tensor] = {}
+
+    def value(self, constant: float) -> torch.Tensor:
+        """Any other fixed constant, made once (the cache is never emptied: not for varying values)."""
+        if constant not in self._values:
+            self._values[constant] = self._make(constant)
+        return self._values[constant]
 
     def std_squared(self, std: float) -> torch.Tensor:
-        if std not in self._std:
-            self._std[std] = self._make(std * std)
-        return self._std[std]
+        return self.value(std * std)
 
 
 _CONSTANTS: dict[tuple[torch.dtype, torch.device], _Constants] = {}
@@ -108,6 +112,13 @@ def _constants(like: torch.Tensor) -> _Constants:
     if key not in _CONSTANTS:
         _CONSTANTS[key] = _Constants(like.dtype, like.device)
     return _CONSTANTS[key]
+
+
+def scalar_constant(value: float, like: torch.Tensor) -> torch.Tensor:
+    """A cached 0-dimensional tensor of the fixed constant ``value`` with the dtype and device of
+    ``like``: an operation with a Python number converts it to a tensor every time, which costs
+    more than a small operation itself."""
+    return _constants(like).value(value)
 
 
 def _phi1(z: torch.Tensor) -> torch.Tensor:
