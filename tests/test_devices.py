@@ -398,6 +398,29 @@ def test_apply_pulses_spread_from_random_order(model):
         assert v1 > 10 * 1e-6 * device.dw_min**2
 
 
+
+@pytest.mark.parametrize("model", AFFINE)
+@pytest.mark.parametrize("std", [0.3, 0.0])
+def test_device_result_does_not_depend_on_other_devices_pulses(model, std):
+    """The closed form computes the general (both signs) spread only for the devices that have
+    pulses of both signs when they are few, and for all of them otherwise: either way a device's
+    result depends on its own state, parameters, pulses and normal draw alone, bit for bit."""
+    device = make(model, dw_min=0.005, dw_min_std=std)
+    n, few = 203, 23
+    for seed in range(5):
+        generator = gen(300 + seed)
+        p = device.sample((n,), generator)
+        w0 = at_fraction(p, 0.4)
+        up, down = torch.full((n,), 5.0), torch.zeros(n)  # one sign: few mixed devices
+        up[:few] = torch.randint(1, 20, (few,), generator=generator).float()
+        down[:few] = torch.randint(1, 20, (few,), generator=generator).float()
+        up_all, down_all = torch.full((n,), 10.0), torch.full((n,), 7.0)  # all mixed
+        up_all[:few], down_all[:few] = up[:few], down[:few]
+        sparse = device.apply_pulses(w0, p, up, down, gen(1))
+        dense = device.apply_pulses(w0, p, up_all, down_all, gen(1))
+        assert torch.equal(sparse[:few], dense[:few])
+        assert not torch.equal(sparse[few:], dense[few:])
+
 def test_abrupt_reset_count_after_last_reset_distribution():
     """Ups after the last reset: P(k) for a random order of n⁺ ups and n⁻ downs, exactly."""
     device = AbruptDevice(dw_min=0.001, w_max=1.0, w_min=0.0)  # tiny, constant-ish steps

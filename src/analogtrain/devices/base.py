@@ -516,14 +516,15 @@ class AffineStepDevice(PulsedDevice):
         # w_n = L·w + drive·(1 − L)/rate, with (1 − L)/rate → 1 as the rate goes to 0.
         ratio = torch.sub(const.tiny, decay).div_(rate + const.tiny)
         new = torch.addcmul(w, decay, w).addcmul_(drive, ratio)
-        mixed = bool((n_up * n_down).any())  # some device has pulses of both signs
+        both = n_up * n_down  # > 0 where a device has pulses of both signs
+        mixed = int(torch.count_nonzero(both))
         if self.dw_min_std > 0 or mixed:
-            variance = self._spread(w, p, n_up, n_down, log_factor, decay, rate, drive, mixed, const)
+            variance = self._spread(w, p, n_up, n_down, log_factor, decay, rate, drive, both, mixed, const)
             noise = randn(w.shape, generator, like=w)
             new.addcmul_(variance.clamp_(min=0.0).sqrt_(), noise)
         return new.clamp_(p["w_min"], p["w_max"])  # each device's own bounds (w_min ≤ 0 ≤ w_max)
 
-    def _spread(self, w, p, n_up, n_down, log_factor, decay, rate, drive, mixed, const):
+    def _spread(self, w, p, n_up, n_down, log_factor, decay, rate, drive, both, mixed, const):
         """Variance of the result: summed cycle-to-cycle noise plus the random order.
 
         Noise: the noise σ·Δw±(w) of one pulse is contracted by the later pulses, so along the
@@ -548,18 +549,33 @@ class AffineStepDevice(PulsedDevice):
         uses it is then multiplied by a zero slope, so w∞ = drive/max(rate, 10⁻¹²) serves.
         """
         # A device's variance depends on its own pulses only (so arrays applied jointly or one by
-        # one agree bit for bit): devices with pulses of one sign take the short exact form.
-        one_sign = None
+        # one agree bit for bit): devices with pulses of one sign take the short exact form, those
+        # with both signs (``both > 0``, ``mixed`` of them) the general form.
         if self.dw_min_std > 0:
-            one_sign = self._one_sign_spread(w, n_up, n_down, log_factor, rate, drive, const)
-            if not mixed:
-                return one_sign
+            variance = self._one_sign_spread(w, n_up, n_down, log_factor, rate, drive, const)
+        else:
+            variance = torch.zeros(w.shape, dtype=w.dtype, device=w.device)
+        if not mixed:
+            return variance
+        inputs = (w, n_up, n_down, log_factor, decay, rate, drive, p["dw_up"], p["c_up"], p["dw_down"], p["c_down"])
+        if 2 * mixed <= both.numel():
+            # Usually few devices have both signs (a sparse update): the general form for those
+            # only, written into the one-sign variances.
+            at = both.reshape(-1).nonzero().squeeze(1)  # row-major positions, as in ``variance``
+            general = self._mixed_spread(*(value.reshape(-1).index_select(0, at) for value in inputs), const)
+            variance = variance.contiguous()
+            variance.view(-1).index_copy_(0, at, general)
+            return variance
+        return torch.where(both > 0, self._mixed_spread(*inputs, const), variance)
+
+    def _mixed_spread(self, w, n_up, n_down, log_factor, decay, rate, drive, dw_up, c_up, dw_down, c_down, const):
+        """:meth:`_spread`'s general form (noise and order) for devices with pulses of both signs."""
         # φ₁(λ) = (L − 1)/λ (1 at λ = 0; λ ≤ 0) and φ₁(2λ) = φ₁(λ)·(1 + L)/2, from one expm1.
         phi = torch.sub(decay, const.tiny).div_(log_factor - const.tiny)
         phi_double = torch.add(decay, const.two).mul_(phi).mul_(const.half)
         target = rate.clamp(min=1e-12).reciprocal_().mul_(drive)  # w∞
-        up = torch.addcmul(p["dw_up"], p["c_up"], target, value=-1.0)  # U
-        down = torch.addcmul(p["dw_down"], p["c_down"], target)  # E
+        up = torch.addcmul(dw_up, c_up, target, value=-1.0)  # U
+        down = torch.addcmul(dw_down, c_down, target)  # E
         offset = target.neg_().add_(w)  # D (target's buffer is reused)
         offset.addcmul_(offset, decay)  # D·L
         pulses = torch.add(n_up, n_down)
@@ -567,27 +583,22 @@ class AffineStepDevice(PulsedDevice):
             up_term = n_up * up
             down_term = n_down * down
             variance = (up_term * up).addcmul_(down_term, down).mul_(phi_double)
-            cross = down_term.mul_(p["c_down"]).addcmul_(up_term, p["c_up"], value=-1.0)
+            cross = down_term.mul_(c_down).addcmul_(up_term, c_up, value=-1.0)
             variance.addcmul_(cross.mul_(offset), phi, value=2.0)
-            square = (n_up * p["c_up"].square()).addcmul_(n_down, p["c_down"].square())
+            square = (n_up * c_up.square()).addcmul_(n_down, c_down.square())
             variance.addcmul_(square, offset.square_())
             # e^{−2λ/T}·σ²
             contraction = log_factor.div(pulses.clamp(min=1.0)).mul_(const.minus_two).exp_().mul_(const.std_squared(self.dw_min_std))
             variance.mul_(contraction)
         else:
             variance = torch.zeros_like(w)
-        if mixed:
-            slots = (n_up * n_down).div_(pulses.sub_(const.one).clamp_(min=1.0))
-            # Var_u[e^{λu}] = φ₁(2λ) − φ₁(λ)², by its series where the difference would cancel.
-            spread = torch.addcmul(const.twelfth, log_factor, const.series_17_360).mul_(log_factor).add_(const.twelfth)
-            spread.mul_(log_factor.square())
-            small = log_factor > -0.05
-            if not bool(small.all()):
-                spread = torch.where(small, spread, phi_double - phi.square())
-            variance.addcmul_(slots, up.add_(down).square_().mul_(spread))
-            if one_sign is not None:
-                variance = torch.where(slots > 0, variance, one_sign)  # slots > 0: both signs
-        return variance
+        slots = (n_up * n_down).div_(pulses.sub_(const.one).clamp_(min=1.0))
+        # Var_u[e^{λu}] = φ₁(2λ) − φ₁(λ)², by its series where the difference would cancel.
+        spread = torch.addcmul(const.twelfth, log_factor, const.series_17_360).mul_(log_factor).add_(const.twelfth)
+        spread.mul_(log_factor.square())
+        if log_factor.numel() and float(log_factor.min()) <= -0.05:
+            spread = torch.where(log_factor > -0.05, spread, phi_double - phi.square())
+        return variance.addcmul_(slots, up.add_(down).square_().mul_(spread))
 
     def _one_sign_spread(self, w, n_up, n_down, log_factor, rate, drive, const):
         """:meth:`_spread`'s noise variance of devices whose pulses all have one sign (or that
