@@ -596,7 +596,7 @@ class AffineStepDevice(PulsedDevice):
         # Var_u[e^{λu}] = φ₁(2λ) − φ₁(λ)², by its series where the difference would cancel.
         spread = torch.addcmul(const.twelfth, log_factor, const.series_17_360).mul_(log_factor).add_(const.twelfth)
         spread.mul_(log_factor.square())
-        if log_factor.numel() and float(log_factor.min()) <= -0.05:
+        if float(log_factor.min()) <= -0.05:
             spread = torch.where(log_factor > -0.05, spread, phi_double - phi.square())
         return variance.addcmul_(slots, up.add_(down).square_().mul_(spread))
 
