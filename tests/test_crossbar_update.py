@@ -26,6 +26,7 @@ from statistics import NormalDist
 import pytest
 import torch
 
+from analogtrain import compiled
 from analogtrain.crossbar import CrossbarArray, UpdateConfig
 from analogtrain.crossbar import update as update_module
 from analogtrain.crossbar.counts import sample_counts
@@ -37,8 +38,10 @@ OUT, IN, BATCH = 5, 7, 4
 FAMILY_ALPHA = 1e-3
 #: The aggregate mode's count generators, each forced: batch trains listed sparsely (geometric-gap
 #: Bernoulli draws, coincidences listed per device) or densely (a uniform per train entry, counts by
-#: matrix products), and moment matching.
-PULSE_MODES = ("exact", "per-sample", "aggregate-trains-sparse", "aggregate-trains-dense", "aggregate-moments")
+#: matrix products), the compiled loops (one-slot trains on CPU; other updates fall back to the
+#: tensor code), and moment matching.
+PULSE_MODES = ("exact", "per-sample", "aggregate-trains-sparse", "aggregate-trains-dense", "aggregate-compiled",
+               "aggregate-moments")
 BLOCKS = 20  # replicas per update: beyond ~20 the wasted off-diagonal work dominates
 
 
@@ -59,7 +62,13 @@ def bonferroni_z(comparisons: int, alpha: float = FAMILY_ALPHA) -> float:
 def use_mode(array: CrossbarArray, mode: str, monkeypatch, **config) -> None:
     """Set the array's update mode; 'aggregate-trains'/'aggregate-moments' force one of the two
     count generators of the aggregate mode (the library picks the cheaper one by a cost model)."""
-    if mode.startswith("aggregate"):
+    # The compiled loops (one-slot trains and the affine response, on CPU) only in their own mode,
+    # so that the other modes test the tensor code.
+    monkeypatch.setattr(compiled, "enabled", mode == "aggregate-compiled")
+    if mode == "aggregate-compiled":
+        monkeypatch.setattr(update_module, "_batch_trains_cheaper", lambda *args: True)
+        array.update_config = UpdateConfig(mode="aggregate", **config)
+    elif mode.startswith("aggregate"):
         trains = mode.startswith("aggregate-trains")
         monkeypatch.setattr(update_module, "_batch_trains_cheaper", lambda *args: trains)
         sparse = mode == "aggregate-trains-sparse"
@@ -249,6 +258,29 @@ def test_modes_agree_soft_bounds_mixed_signs(monkeypatch):
     assert float(z_nominal.abs().max()) > 10
     assert float(z_first_order.abs().max()) < bonferroni_z(OUT * IN)
 
+
+
+def test_modes_agree_soft_bounds_one_slot_trains(monkeypatch):
+    """The usual small update: k = η·max|x|·max|δ|/Δw_min ≤ 1 for every sample, so every train is
+    one slot long (the regime of the compiled loops, whose mode must be used here). Every mode
+    agrees with the exact reference per device in mean (within the order bound of
+    :func:`test_modes_agree_soft_bounds_mixed_signs`) and variance."""
+    params = SOFT.sample((OUT, IN), torch.Generator().manual_seed(14))
+    x, d = fixed_inputs(15, d_scale=0.25)
+    lr, reps = 0.0015, 1000
+    k = lr * x.abs().amax(1) * d.abs().amax(1) / SOFT.dw_min
+    assert float(k.max()) <= 1.0  # one slot per sample
+    start = torch.empty(OUT, IN).uniform_(-0.4, 0.4, generator=torch.Generator().manual_seed(16))
+    product = -(d.double()[:, :, None] * x.double()[:, None, :])
+    pulses = lr * product.abs() / SOFT.dw_min
+    n_up, n_down = (pulses * (product > 0)).sum(0), (pulses * (product < 0)).sum(0)
+    p = {key: value.double() for key, value in params.items()}
+    order_bound = (p["c_up"] * p["dw_down"] + p["c_down"] * p["dw_up"]) * n_up * n_down
+    calls = []
+    compiled_counts = update_module.compiled_unit_counts
+    monkeypatch.setattr(update_module, "compiled_unit_counts", lambda *args: calls.append(1) or compiled_counts(*args))
+    compare_modes(SOFT, params, x, d, lr, start, reps, monkeypatch, mean_bias_bound=order_bound)
+    assert len(calls) == math.ceil(reps / BLOCKS)  # every update of the compiled mode
 
 def test_modes_agree_soft_bounds_many_pulses(monkeypatch):
     """Strong saturation: tens of same-signed pulses per device (c·n ≈ 0.3), where the closed-form

@@ -24,6 +24,7 @@ from analogtrain.devices import (
     SoftBoundsDevice,
     get_device,
 )
+from analogtrain import compiled
 from analogtrain.errors import ConfigError
 
 MODELS = ["constant-step", "soft-bounds", "linear-step", "power-step", "exp-step", "piecewise", "abrupt"]
@@ -336,12 +337,20 @@ def _moments(x: np.ndarray) -> tuple[float, float, float]:
 
 
 CASES = [(20, 0), (0, 20), (15, 10)]
+#: The affine models' closed form exists twice, as tensor operations and as a compiled loop (the
+#: CPU default, :mod:`analogtrain.devices.compiled`): both are checked against the pulse sequence.
+MODEL_CODES = [(model, "tensor") for model in MODELS] + [(model, "compiled") for model in AFFINE]
 
 
-@pytest.mark.parametrize("model", MODELS)
+def use_code(code: str, monkeypatch) -> None:
+    monkeypatch.setattr(compiled, "enabled", code == "compiled")
+
+
+@pytest.mark.parametrize("model, code", MODEL_CODES)
 @pytest.mark.parametrize("n_up, n_down", CASES)
-def test_apply_pulses_matches_repeated_pulses_in_mean(model, n_up, n_down):
+def test_apply_pulses_matches_repeated_pulses_in_mean(model, code, n_up, n_down, monkeypatch):
     """Same devices (d2d on), random order: paired mean difference within 4 standard errors."""
+    use_code(code, monkeypatch)
     device = make(model, dw_min=0.005 if model != "abrupt" else 0.02)
     n = 4000
     generator = gen(70 + MODELS.index(model))
@@ -358,10 +367,11 @@ def test_apply_pulses_matches_repeated_pulses_in_mean(model, n_up, n_down):
         assert abs(float(np.mean(at_once.double().numpy() - linear))) > 10 * standard_error
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model, code", MODEL_CODES)
 @pytest.mark.parametrize("n_up, n_down", CASES)
-def test_apply_pulses_matches_repeated_pulses_in_variance(model, n_up, n_down):
+def test_apply_pulses_matches_repeated_pulses_in_variance(model, code, n_up, n_down, monkeypatch):
     """Identical devices (no d2d): the spread of the result comes from c2c noise and order."""
+    use_code(code, monkeypatch)
     device = make(model, variation=False, dw_min=0.005 if model != "abrupt" else 0.02,
                   dw_min_std=0.3)
     n = 6000
@@ -376,9 +386,10 @@ def test_apply_pulses_matches_repeated_pulses_in_variance(model, n_up, n_down):
     assert abs(v1 - v2) < 4 * math.sqrt(se1**2 + se2**2) + 1e-12, (v1, v2, se1, se2)
 
 
-@pytest.mark.parametrize("model", MODELS)
-def test_apply_pulses_spread_from_random_order(model):
+@pytest.mark.parametrize("model, code", MODEL_CODES)
+def test_apply_pulses_spread_from_random_order(model, code, monkeypatch):
     """No cycle-to-cycle noise: mixed pulses still spread the result through their order."""
+    use_code(code, monkeypatch)
     device = make(model, variation=False, dw_min=0.01 if model != "abrupt" else 0.02, dw_min_std=0.0)
     n = 6000
     generator = gen(110 + MODELS.index(model))
@@ -420,6 +431,34 @@ def test_device_result_does_not_depend_on_other_devices_pulses(model, std):
         dense = device.apply_pulses(w0, p, up_all, down_all, gen(1))
         assert torch.equal(sparse[:few], dense[:few])
         assert not torch.equal(sparse[few:], dense[few:])
+
+
+@pytest.mark.parametrize("model", AFFINE)
+@pytest.mark.parametrize("std", [0.3, 0.0])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_compiled_response_equals_the_tensor_response(model, std, dtype, monkeypatch):
+    """The compiled loop and the tensor operations give the same new weights from the same normal
+    draws, up to float rounding (the loop computes in float64): devices with pulses of one sign,
+    of both signs, and none, near and away from their bounds, as a vector and as an array."""
+    device = make(model, dw_min=0.01, dw_min_std=std)
+    generator = gen(400)
+    p = {key: value.to(dtype) for key, value in device.sample((40, 50), generator).items()}
+    w = torch.empty(40, 50).uniform_(-0.9, 0.9, generator=generator).to(dtype)
+    w = torch.minimum(torch.maximum(w, p["w_min"]), p["w_max"])
+    n_up = torch.randint(0, 6, (40, 50), generator=generator).to(dtype)
+    n_down = torch.randint(0, 6, (40, 50), generator=generator).to(dtype) * (torch.rand(40, 50, generator=generator) < 0.5)
+    # A few roundings of the dtype on weights of magnitude ≤ 1 (the float32 code rounds each step).
+    tolerance = 8 * torch.finfo(dtype).eps
+    for shape in [(40, 50), (2000,)]:
+        args = [t.reshape(shape) for t in (w, n_up, n_down)]
+        params = {key: value.reshape(shape) for key, value in p.items()}
+        use_code("compiled", monkeypatch)
+        fast = device.apply_pulses(*args[:1], params, *args[1:], gen(1))
+        use_code("tensor", monkeypatch)
+        reference = device.apply_pulses(*args[:1], params, *args[1:], gen(1))
+        assert fast.shape == reference.shape and fast.dtype == reference.dtype
+        assert float((fast - reference).abs().max()) <= tolerance
+        assert not torch.equal(fast, args[0])  # the pulses moved the weights
 
 def test_abrupt_reset_count_after_last_reset_distribution():
     """Ups after the last reset: P(k) for a random order of n⁺ ups and n⁻ downs, exactly."""

@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+from analogtrain import compiled
 from analogtrain.algorithms import AnalogSGDConfig, SHDConfig, TikiTakaConfig
 from analogtrain.crossbar import CrossbarArray, PulseWrite, UpdateConfig, pulse_update_arrays
 from analogtrain.devices import ConstantStepDevice, ExpStepDevice, SoftBoundsDevice
@@ -47,10 +48,13 @@ def _state(array: CrossbarArray):
 
 @pytest.mark.parametrize("device", [SOFT, SOFT.replace(dw_min_std=0.0), ExpStepDevice(dw_min=0.01, dw_min_std=0.2)],
                          ids=["soft-bounds", "soft-bounds-no-c2c", "exp-step"])
-def test_joint_writes_equal_one_by_one(device):
+@pytest.mark.parametrize("code", ["compiled", "tensor"])
+def test_joint_writes_equal_one_by_one(device, code, monkeypatch):
     """The same writes, jointly and one at a time, leave the same conductances, generator states
     and operation counts; this holds whether the device model is applied in one call (affine with
-    cycle-to-cycle noise) or array by array (the others)."""
+    cycle-to-cycle noise) or array by array (the others), with the compiled loops (the CPU
+    default) and with the tensor code."""
+    monkeypatch.setattr(compiled, "enabled", code == "compiled")
     joint, single = _arrays(device, 3), _arrays(device, 3)
     start = [array.conductance.clone() for array in joint]
     for round_seed in range(4):

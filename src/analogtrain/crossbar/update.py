@@ -44,6 +44,10 @@ Modes (:class:`UpdateConfig.mode`):
     Floating-point update ``W ← W − η δ xᵀ`` with no device physics and no clipping (for
     checking gradients).
 
+On CPU, an update whose trains are all one slot long is drawn by a compiled loop
+(:func:`compiled_unit_counts`: one uniform per train entry, then the coincidences listed and
+counted; the same counts as the tensor code from the same uniforms).
+
 In the aggregate mode an update is drawn (:func:`draw_pulse_counts`, or
 :func:`column_pulse_counts` for the one-hot inputs of a transfer) and then applied
 (:func:`apply_pulse_counts`); :func:`apply_pulse_counts_jointly` applies the drawn counts of
@@ -60,6 +64,8 @@ from typing import Literal
 
 import torch
 
+from analogtrain import compiled
+from analogtrain.compiled import as_numpy
 from analogtrain.config import Config, check_choice, check_int
 from analogtrain.crossbar.counts import LARGE_MEAN, sample_counts
 from analogtrain.devices.base import DeviceParameters, NoiseSegments, PulsedDevice, scalar_constant
@@ -281,6 +287,9 @@ def draw_pulse_counts(
     # Unit bit lengths: at most one slot per sample (the batch size serves the cost estimate).
     slots = x.shape[0] if prob.unit_bit_lengths else int(prob.bit_length.sum())
     if _batch_trains_cheaper(prob, slots, x.shape[0], rows, columns):
+        if _compiled_unit_draw(prob):
+            counts = compiled_unit_counts(prob, generator)
+            return counts if counts.pulses > 0 else None
         trains = draw_batch_trains(prob, generator)
         if prob.expected_coincidences <= SPARSE_FRACTION * rows * columns:  # list them
             counts = trains.sparse_counts(prob)
@@ -292,6 +301,37 @@ def draw_pulse_counts(
         n_down = sample_counts(mean_down, squares_down, generator)
     pulses = float(n_up.sum() + n_down.sum())
     return listed_counts(n_up, n_down, pulses) if pulses > 0 else None
+
+
+def _compiled_unit_draw(prob: PulseProbabilities) -> bool:
+    """Whether :func:`compiled_unit_counts` draws this update: one-slot trains on CPU, each train
+    small enough, or dense enough, that one uniform per entry is the cheaper draw."""
+    if not (prob.unit_bit_lengths and compiled.applies(prob.row, prob.column)):
+        return False
+    return all(size <= _COMPILED_ENTRIES or _dense_draw(rate, size)
+               for size, rate in ((prob.row.numel(), prob.row_max), (prob.column.numel(), prob.column_max)))
+
+
+#: Up to this many entries per train the compiled draw takes one uniform per entry.
+_COMPILED_ENTRIES = 1 << 16
+
+
+def compiled_unit_counts(prob: PulseProbabilities, generator) -> PulseCounts:
+    """The listed counts of a one-slot update by the compiled loop
+    (:func:`analogtrain.crossbar.compiled.unit_coincidences`), CPU only.
+
+    It draws one uniform per train entry, rows first, then columns, from ``generator``, as the
+    dense draw of :func:`bernoulli_train`; with those uniforms the counts equal those of
+    :func:`draw_batch_trains` and :meth:`BatchTrains.sparse_counts`.
+    """
+    from analogtrain.crossbar.compiled import unit_coincidences
+
+    row_uniform = torch.rand(prob.row.shape, generator=generator, dtype=prob.row.dtype)
+    column_uniform = torch.rand(prob.column.shape, generator=generator, dtype=prob.column.dtype)
+    index, n_up, n_down, total = unit_coincidences(
+        as_numpy(prob.row), as_numpy(prob.column), as_numpy(row_uniform), as_numpy(column_uniform),
+        as_numpy(prob.d), as_numpy(prob.x))
+    return PulseCounts(torch.from_numpy(n_up), torch.from_numpy(n_down), torch.from_numpy(index), float(total))
 
 
 def listed_counts(n_up: torch.Tensor, n_down: torch.Tensor, pulses: float) -> PulseCounts:

@@ -39,6 +39,8 @@ from analogtrain.config import (
     check_positive,
     check_range,
 )
+from analogtrain import compiled
+from analogtrain.compiled import as_numpy
 from analogtrain.errors import ConfigError
 
 #: Per-crosspoint parameters of an array: name -> tensor of the array's shape.
@@ -80,6 +82,11 @@ def randn(shape, generator: torch.Generator | NoiseSegments | None, like: torch.
     if isinstance(generator, NoiseSegments):
         return generator.randn(math.prod(shape), device, dtype or torch.float32).view(shape)
     return torch.randn(shape, generator=generator, device=device, dtype=dtype or torch.float32)
+
+
+#: The per-device parameters of the affine response, in the order of
+#: :func:`analogtrain.devices.compiled.affine_response`.
+_AFFINE_PARAMETERS = ("dw_up", "dw_down", "c_up", "c_down", "log_keep_up", "log_keep_down", "w_min", "w_max")
 
 
 class _Constants:
@@ -505,6 +512,8 @@ class AffineStepDevice(PulsedDevice):
         return self.dw_min_std > 0
 
     def apply_pulses(self, w, p, n_up, n_down, generator=None):
+        if compiled.applies(w, n_up, n_down) and all(p[name].shape == w.shape for name in _AFFINE_PARAMETERS):
+            return self._apply_pulses_compiled(w, p, n_up, n_down, generator)
         # Few, mostly in-place operations: on large arrays fresh temporaries cost more than the
         # math, on small ones (the pulsed devices of a sparse update) every operation's fixed cost
         # counts; constants are 0-dimensional tensors (a Python scalar costs a conversion per op).
@@ -523,6 +532,24 @@ class AffineStepDevice(PulsedDevice):
             noise = randn(w.shape, generator, like=w)
             new.addcmul_(variance.clamp_(min=0.0).sqrt_(), noise)
         return new.clamp_(p["w_min"], p["w_max"])  # each device's own bounds (w_min ≤ 0 ≤ w_max)
+
+    def _apply_pulses_compiled(self, w, p, n_up, n_down, generator):
+        """:meth:`apply_pulses` as one compiled loop on CPU (:mod:`analogtrain.devices.compiled`,
+        the same equations): the same normal draws from ``generator``, the same results up to
+        float rounding."""
+        from analogtrain.devices.compiled import affine_response, has_both_signs
+
+        def flat(tensor):
+            return as_numpy(tensor.reshape(-1))
+
+        up, down = flat(n_up), flat(n_down)
+        if self.dw_min_std > 0 or has_both_signs(up, down):  # as the tensor code: a draw per device
+            noise = flat(randn(w.shape, generator, like=w))
+        else:
+            noise = flat(w)[:0]
+        new = affine_response(flat(w), up, down, *(flat(p[name]) for name in _AFFINE_PARAMETERS), noise,
+                              float(self.dw_min_std))
+        return torch.from_numpy(new).view(w.shape)
 
     def _spread(self, w, p, n_up, n_down, log_factor, decay, rate, drive, both, mixed, const):
         """Variance of the result: summed cycle-to-cycle noise plus the random order.
