@@ -77,7 +77,9 @@ def test_joint_writes_equal_one_by_one(device, code, monkeypatch):
 
 
 def test_joint_application_is_used_for_affine_devices_with_noise(monkeypatch):
-    """With equal affine devices (cycle-to-cycle noise on) the response is computed once per round."""
+    """With equal affine devices (cycle-to-cycle noise on) the tensor response is computed once
+    per round (the compiled loops, the CPU default, write each array in place instead: next test)."""
+    monkeypatch.setattr(compiled, "enabled", False)
     calls = []
     original = SoftBoundsDevice.apply_pulses
 
@@ -90,6 +92,28 @@ def test_joint_application_is_used_for_affine_devices_with_noise(monkeypatch):
     pulse_update_arrays(_writes(arrays, 7))
     assert len(calls) == 1
 
+
+
+def test_compiled_response_writes_every_array_in_place(monkeypatch):
+    """On CPU the affine devices' compiled response takes all arrays of a round in one call and
+    writes their listed devices in place (no gathered copy goes through ``apply_pulses``)."""
+    monkeypatch.setattr(compiled, "enabled", True)
+    calls, gathered = [], []
+    original = SoftBoundsDevice.apply_pulses_in_place
+
+    def counting(self, writes):
+        calls.append(len(writes))
+        return original(self, writes)
+
+    monkeypatch.setattr(SoftBoundsDevice, "apply_pulses_in_place", counting)
+    monkeypatch.setattr(SoftBoundsDevice, "apply_pulses", lambda *args, **kwargs: gathered.append(1))
+    arrays = _arrays(SOFT, 5)
+    before = [array.conductance.clone() for array in arrays]
+    conductances = [array.conductance for array in arrays]
+    pulse_update_arrays(_writes(arrays, 7))
+    assert calls == [3] and not gathered
+    assert all(array.conductance is tensor for array, tensor in zip(arrays, conductances))  # in place
+    assert all(not torch.equal(array.conductance, start) for array, start in zip(arrays, before))
 
 def test_write_to_the_same_array_twice_applies_in_order():
     """Two writes to one array in one call: the second sees the first (as two calls would)."""

@@ -47,4 +47,6 @@ def applies(*tensors: torch.Tensor) -> bool:
 
 def as_numpy(tensor: torch.Tensor):
     """A contiguous NumPy view (no copy when the tensor is already contiguous)."""
-    return tensor.detach().contiguous().numpy()
+    if tensor.requires_grad:
+        tensor = tensor.detach()
+    return (tensor if tensor.is_contiguous() else tensor.contiguous()).numpy()

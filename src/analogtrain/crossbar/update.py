@@ -286,10 +286,11 @@ def draw_pulse_counts(
     rows, columns = shape
     # Unit bit lengths: at most one slot per sample (the batch size serves the cost estimate).
     slots = x.shape[0] if prob.unit_bit_lengths else int(prob.bit_length.sum())
+    if _compiled_unit_draw(prob) and (x.shape[0] * prob.row_max * prob.column_max <= _COMPILED_BATCH_PULSES
+                                      or _batch_trains_cheaper(prob, slots, x.shape[0], rows, columns)):
+        counts = compiled_unit_counts(prob, generator)
+        return counts if counts.pulses > 0 else None
     if _batch_trains_cheaper(prob, slots, x.shape[0], rows, columns):
-        if _compiled_unit_draw(prob):
-            counts = compiled_unit_counts(prob, generator)
-            return counts if counts.pulses > 0 else None
         trains = draw_batch_trains(prob, generator)
         if prob.expected_coincidences <= SPARSE_FRACTION * rows * columns:  # list them
             counts = trains.sparse_counts(prob)
@@ -314,6 +315,10 @@ def _compiled_unit_draw(prob: PulseProbabilities) -> bool:
 
 #: Up to this many entries per train the compiled draw takes one uniform per entry.
 _COMPILED_ENTRIES = 1 << 16
+#: The compiled draw lists each pulse (~10 ns); moment matching costs at least ~400 ns per device.
+#: With one-slot trains a device gets at most batch·max q·max p pulses on average, so below this
+#: bound the compiled draw is the cheaper without working out the cost model.
+_COMPILED_BATCH_PULSES = 40.0
 
 
 def compiled_unit_counts(prob: PulseProbabilities, generator) -> PulseCounts:
@@ -531,6 +536,8 @@ def apply_pulse_counts_jointly(
     so the result equals applying the arrays one by one, bit for bit; otherwise they are applied
     one by one. Returns the new weights of every job, in order.
     """
+    if device.apply_pulses_in_place([(w, p, c.index, c.n_up, c.n_down, g, s) for w, p, c, g, s in jobs]):
+        return [w for w, *_ in jobs]  # the model's own faster way, same result (e.g. compiled, CPU)
     if len(jobs) == 1 or not device.applies_jointly():
         return [apply_pulse_counts(device, w, p, c, g, s) for w, p, c, g, s in jobs]
     flat_weights, flat_params, sizes = [], [], []

@@ -31,6 +31,7 @@ import dataclasses
 import math
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 
 from analogtrain.config import (
@@ -87,6 +88,13 @@ def randn(shape, generator: torch.Generator | NoiseSegments | None, like: torch.
 #: The per-device parameters of the affine response, in the order of
 #: :func:`analogtrain.devices.compiled.affine_response`.
 _AFFINE_PARAMETERS = ("dw_up", "dw_down", "c_up", "c_down", "log_keep_up", "log_keep_down", "w_min", "w_max")
+_AFFINE_ROWS = np.arange(len(_AFFINE_PARAMETERS))
+
+
+def _parameter_rows(params: dict) -> np.ndarray:
+    """The rows of the affine parameters in a stack of ``params`` (in the dict's order)."""
+    names = list(params)
+    return np.array([names.index(name) for name in _AFFINE_PARAMETERS], dtype=np.int64)
 
 
 class _Constants:
@@ -324,6 +332,17 @@ class PulsedDevice(Config):
         The generic response is not (its number of sub-steps depends on the largest count)."""
         return False
 
+    def apply_pulses_in_place(self, writes) -> bool:
+        """Apply listed pulses to several arrays in place, if this model has a faster way than
+        :meth:`apply_pulses` on gathered devices (False: it has not, nothing was done).
+
+        ``writes``: (weights, params, index, n_up, n_down, generator, stacked) per array, with
+        ``index`` the flat positions of the listed devices (None: all, in order) and ``stacked``
+        the parameters as one (len(params), numel) tensor in the order of ``params`` (or None).
+        The result and the normal draws must be those of :meth:`apply_pulses` on each array's
+        listed devices."""
+        return False
+
     def apply_pulses(
         self,
         w: torch.Tensor,
@@ -533,6 +552,29 @@ class AffineStepDevice(PulsedDevice):
             new.addcmul_(variance.clamp_(min=0.0).sqrt_(), noise)
         return new.clamp_(p["w_min"], p["w_max"])  # each device's own bounds (w_min ≤ 0 ≤ w_max)
 
+    def apply_pulses_in_place(self, writes) -> bool:
+        # The compiled loop writes each listed device of each array in place (CPU, contiguous
+        # tensors): no gathering, concatenating and scattering of the listed devices. Normal draws
+        # as apply_pulses on each array's listed devices: one per device from the array's
+        # generator, whenever σ > 0 or one of the array's devices has pulses of both signs.
+        from analogtrain.devices.compiled import affine_response_at, has_both_signs
+
+        for w, _, _, n_up, n_down, _, stacked in writes:
+            if not (compiled.applies(w, n_up, n_down) and w.is_contiguous() and stacked is not None
+                    and stacked.dtype == w.dtype and stacked.shape[1] == w.numel()):
+                return False
+        for w, p, index, n_up, n_down, generator, stacked in writes:
+            up, down = as_numpy(n_up.reshape(-1)), as_numpy(n_down.reshape(-1))
+            at = as_numpy(index) if index is not None else np.arange(w.numel())
+            if self.dw_min_std > 0 or has_both_signs(up, down):
+                noise = as_numpy(randn((up.shape[0],), generator, like=w))
+            else:
+                noise = np.empty(0, dtype=up.dtype)
+            affine_response_at(w.view(-1).numpy(), at, up, down, as_numpy(stacked), _parameter_rows(p), noise,
+                               float(self.dw_min_std))
+            torch.autograd.graph.increment_version(w)  # written through NumPy: caches keyed on it see the change
+        return True
+
     def _apply_pulses_compiled(self, w, p, n_up, n_down, generator):
         """:meth:`apply_pulses` as one compiled loop on CPU (:mod:`analogtrain.devices.compiled`,
         the same equations): the same normal draws from ``generator``, the same results up to
@@ -547,8 +589,8 @@ class AffineStepDevice(PulsedDevice):
             noise = flat(randn(w.shape, generator, like=w))
         else:
             noise = flat(w)[:0]
-        new = affine_response(flat(w), up, down, *(flat(p[name]) for name in _AFFINE_PARAMETERS), noise,
-                              float(self.dw_min_std))
+        params = torch.stack([p[name].reshape(-1) for name in _AFFINE_PARAMETERS])
+        new = affine_response(flat(w), up, down, as_numpy(params), _AFFINE_ROWS, noise, float(self.dw_min_std))
         return torch.from_numpy(new).view(w.shape)
 
     def _spread(self, w, p, n_up, n_down, log_factor, decay, rate, drive, both, mixed, const):

@@ -23,18 +23,22 @@ _TINY = 1e-30  # as the PyTorch code: (1 − L)/rate → 1 as the rate goes to 0
 
 
 @njit
-def affine_response(w, n_up, n_down, dw_up, dw_down, c_up, c_down, log_keep_up, log_keep_down, w_min, w_max,
-                    noise, std):
-    """New weights of devices (1-D arrays) after n⁺ up and n⁻ down pulses; ``noise``: one normal
-    draw per device, or empty (no noise term: σ = 0 and no device has both signs)."""
-    out = np.empty_like(w)
+def affine_response_at(w, index, n_up, n_down, params, rows, noise, std):
+    """Apply n⁺[k] up and n⁻[k] down pulses to the device at flat position ``index[k]``, in place.
+
+    ``w``: the flat weights of all devices; ``params``: their parameters, one row each, with
+    ``rows`` the rows of Δw⁺, Δw⁻, c⁺, c⁻, ln(1 − c⁺), ln(1 − c⁻), w_min, w_max; ``noise``: one
+    normal draw per listed device, or empty (no noise term: σ = 0 and no device has both signs)."""
+    dw_up, dw_down, c_up, c_down = params[rows[0]], params[rows[1]], params[rows[2]], params[rows[3]]
+    log_keep_up, log_keep_down, w_min, w_max = params[rows[4]], params[rows[5]], params[rows[6]], params[rows[7]]
     variance_scale = std * std
     with_noise = noise.shape[0] > 0
-    for k in range(w.shape[0]):
-        up, down, weight = float(n_up[k]), float(n_down[k]), float(w[k])
-        slope_up, slope_down = float(c_up[k]), float(c_down[k])
-        step_up, step_down = float(dw_up[k]), float(dw_down[k])
-        log_factor = up * log_keep_up[k] + down * log_keep_down[k]  # λ = ln L ≤ 0
+    for k in range(index.shape[0]):
+        at = index[k]
+        up, down, weight = float(n_up[k]), float(n_down[k]), float(w[at])
+        slope_up, slope_down = float(c_up[at]), float(c_down[at])
+        step_up, step_down = float(dw_up[at]), float(dw_down[at])
+        log_factor = up * log_keep_up[at] + down * log_keep_down[at]  # λ = ln L ≤ 0
         rate = up * slope_up + down * slope_down
         drive = up * step_up - down * step_down
         decay = math.expm1(log_factor)  # L − 1
@@ -70,7 +74,14 @@ def affine_response(w, n_up, n_down, dw_up, dw_down, c_up, c_down, log_keep_up, 
                 variance = first * first / pulses * math.exp(-2.0 * (log_factor / pulses - log_factor)) \
                     * variance_scale
             new += math.sqrt(max(variance, 0.0)) * noise[k]
-        out[k] = min(max(new, w_min[k]), w_max[k])
+        w[at] = min(max(new, w_min[at]), w_max[at])
+
+
+@njit
+def affine_response(w, n_up, n_down, params, rows, noise, std):
+    """:func:`affine_response_at` of every device of the 1-D array ``w``, into a new array."""
+    out = w.copy()
+    affine_response_at(out, np.arange(w.shape[0]), n_up, n_down, params, rows, noise, std)
     return out
 
 
