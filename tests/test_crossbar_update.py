@@ -282,6 +282,33 @@ def test_modes_agree_soft_bounds_one_slot_trains(monkeypatch):
     compare_modes(SOFT, params, x, d, lr, start, reps, monkeypatch, mean_bias_bound=order_bound)
     assert len(calls) == math.ceil(reps / BLOCKS)  # every update of the compiled mode
 
+
+@pytest.mark.parametrize("batch, rows, columns, lr", [(4, 5, 7, 0.3), (32, 40, 90, 0.02), (16, 90, 140, 0.05)])
+def test_compiled_one_slot_counts_equal_the_tensor_counts(batch, rows, columns, lr, monkeypatch):
+    """From the same generator state, the compiled one-slot draw and the tensor code's dense draw
+    (one uniform per train entry, rows then columns) give the same pulsed devices, in the same
+    order, with the same up and down counts."""
+    g = torch.Generator().manual_seed(batch + rows)
+    x = torch.rand(batch, columns, generator=g) * 2 - 1
+    d = torch.randn(batch, rows, generator=g) * 0.001
+    config = UpdateConfig()
+    assert pulse_probabilities(x, d, lr, SOFT.granularity, config).unit_bit_lengths
+    monkeypatch.setattr(update_module, "SPARSE_DRAW_MIN_SIZE", 2**62)  # tensor code: dense draws
+    drawn = {}
+    for code in ("compiled", "tensor"):
+        monkeypatch.setattr(compiled, "enabled", code == "compiled")
+        counts = update_module.draw_pulse_counts((rows, columns), SOFT, x, d, lr, config,
+                                                 torch.Generator().manual_seed(7))
+        if counts.index is None:  # a small array is listed whole by the tensor code
+            pulsed = (counts.n_up + counts.n_down).nonzero().squeeze(1)
+            counts = update_module.PulseCounts(counts.n_up[pulsed], counts.n_down[pulsed], pulsed, counts.pulses)
+        drawn[code] = counts
+    fast, reference = drawn["compiled"], drawn["tensor"]
+    assert fast.pulses == reference.pulses > 0
+    assert torch.equal(fast.index, reference.index)
+    assert torch.equal(fast.n_up, reference.n_up) and torch.equal(fast.n_down, reference.n_down)
+    assert float(fast.n_up.sum()) > 0 and float(fast.n_down.sum()) > 0
+
 def test_modes_agree_soft_bounds_many_pulses(monkeypatch):
     """Strong saturation: tens of same-signed pulses per device (c·n ≈ 0.3), where the closed-form
     n-pulse response matters. Each device keeps one pulse sign through the batch (fixed signs of

@@ -286,11 +286,12 @@ def draw_pulse_counts(
     rows, columns = shape
     # Unit bit lengths: at most one slot per sample (the batch size serves the cost estimate).
     slots = x.shape[0] if prob.unit_bit_lengths else int(prob.bit_length.sum())
-    if _compiled_unit_draw(prob) and (x.shape[0] * prob.row_max * prob.column_max <= _COMPILED_BATCH_PULSES
-                                      or _batch_trains_cheaper(prob, slots, x.shape[0], rows, columns)):
-        counts = compiled_unit_counts(prob, generator)
-        return counts if counts.pulses > 0 else None
-    if _batch_trains_cheaper(prob, slots, x.shape[0], rows, columns):
+    compiled_draw = _compiled_unit_draw(prob)
+    surely_cheaper = compiled_draw and x.shape[0] * prob.row_max * prob.column_max <= _COMPILED_BATCH_PULSES
+    if surely_cheaper or _batch_trains_cheaper(prob, slots, x.shape[0], rows, columns):
+        if compiled_draw:
+            counts = compiled_unit_counts(prob, generator)
+            return counts if counts.pulses > 0 else None
         trains = draw_batch_trains(prob, generator)
         if prob.expected_coincidences <= SPARSE_FRACTION * rows * columns:  # list them
             counts = trains.sparse_counts(prob)
