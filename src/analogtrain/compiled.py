@@ -6,7 +6,7 @@ and compiled by numba (a pip wheel with its own LLVM; no system compiler):
 
 * :func:`analogtrain.crossbar.compiled.unit_coincidences` — the train comparisons and the
   coincidence list of an update whose trains are one slot long (the usual small update);
-* :func:`analogtrain.devices.compiled.affine_response` — the closed-form response of the affine
+* :func:`analogtrain.devices.compiled.affine_response_at` — the closed-form response of the affine
   devices (constant, linear and soft-bounds steps) to n⁺ up and n⁻ down pulses.
 
 Both take their random numbers from the arrays' own ``torch.Generator`` s, and their results are

@@ -86,9 +86,8 @@ def randn(shape, generator: torch.Generator | NoiseSegments | None, like: torch.
 
 
 #: The per-device parameters of the affine response, in the order of
-#: :func:`analogtrain.devices.compiled.affine_response`.
+#: :func:`analogtrain.devices.compiled.affine_response_at`.
 _AFFINE_PARAMETERS = ("dw_up", "dw_down", "c_up", "c_down", "log_keep_up", "log_keep_down", "w_min", "w_max")
-_AFFINE_ROWS = np.arange(len(_AFFINE_PARAMETERS))
 
 
 def _parameter_rows(params: dict) -> np.ndarray:
@@ -531,8 +530,12 @@ class AffineStepDevice(PulsedDevice):
         return self.dw_min_std > 0
 
     def apply_pulses(self, w, p, n_up, n_down, generator=None):
-        if compiled.applies(w, n_up, n_down) and all(p[name].shape == w.shape for name in _AFFINE_PARAMETERS):
-            return self._apply_pulses_compiled(w, p, n_up, n_down, generator)
+        if compiled.applies(w, n_up, n_down) and all(value.shape == w.shape for value in p.values()):
+            # The compiled loop (CPU) on a copy: the same equations and normal draws.
+            new = w.clone(memory_format=torch.contiguous_format)
+            stacked = torch.stack([value.reshape(-1) for value in p.values()])
+            if self.apply_pulses_in_place([(new, p, None, n_up, n_down, generator, stacked)]):
+                return new
         # Few, mostly in-place operations: on large arrays fresh temporaries cost more than the
         # math, on small ones (the pulsed devices of a sparse update) every operation's fixed cost
         # counts; constants are 0-dimensional tensors (a Python scalar costs a conversion per op).
@@ -574,24 +577,6 @@ class AffineStepDevice(PulsedDevice):
                                float(self.dw_min_std))
             torch.autograd.graph.increment_version(w)  # written through NumPy: caches keyed on it see the change
         return True
-
-    def _apply_pulses_compiled(self, w, p, n_up, n_down, generator):
-        """:meth:`apply_pulses` as one compiled loop on CPU (:mod:`analogtrain.devices.compiled`,
-        the same equations): the same normal draws from ``generator``, the same results up to
-        float rounding."""
-        from analogtrain.devices.compiled import affine_response, has_both_signs
-
-        def flat(tensor):
-            return as_numpy(tensor.reshape(-1))
-
-        up, down = flat(n_up), flat(n_down)
-        if self.dw_min_std > 0 or has_both_signs(up, down):  # as the tensor code: a draw per device
-            noise = flat(randn(w.shape, generator, like=w))
-        else:
-            noise = flat(w)[:0]
-        params = torch.stack([p[name].reshape(-1) for name in _AFFINE_PARAMETERS])
-        new = affine_response(flat(w), up, down, as_numpy(params), _AFFINE_ROWS, noise, float(self.dw_min_std))
-        return torch.from_numpy(new).view(w.shape)
 
     def _spread(self, w, p, n_up, n_down, log_factor, decay, rate, drive, both, mixed, const):
         """Variance of the result: summed cycle-to-cycle noise plus the random order.

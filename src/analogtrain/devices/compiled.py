@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from analogtrain.compiled import njit
 
 _TINY = 1e-30  # as the PyTorch code: (1 − L)/rate → 1 as the rate goes to 0
@@ -75,14 +73,6 @@ def affine_response_at(w, index, n_up, n_down, params, rows, noise, std):
                     * variance_scale
             new += math.sqrt(max(variance, 0.0)) * noise[k]
         w[at] = min(max(new, w_min[at]), w_max[at])
-
-
-@njit
-def affine_response(w, n_up, n_down, params, rows, noise, std):
-    """:func:`affine_response_at` of every device of the 1-D array ``w``, into a new array."""
-    out = w.copy()
-    affine_response_at(out, np.arange(w.shape[0]), n_up, n_down, params, rows, noise, std)
-    return out
 
 
 @njit
