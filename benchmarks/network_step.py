@@ -30,16 +30,30 @@ import torch
 from torch import nn
 
 from analogtrain.algorithms import AnalogSGDConfig, SHDConfig
+from analogtrain.crossbar import IOConfig
 from analogtrain.devices import SoftBoundsDevice
 from analogtrain.nn import AnalogSGD, convert
 
 DEVICE = SoftBoundsDevice(dw_min=0.001, w_max=0.6, w_min=-0.6, dw_min_dtod=0.3, dw_min_std=0.3,
                           w_max_dtod=0.3, w_min_dtod=0.3, up_down_dtod=0.01)
-ALGORITHMS = {
-    "analog SGD": AnalogSGDConfig(device=DEVICE),
-    "SHD": SHDConfig(device_a=DEVICE, device_c=DEVICE),
-}
 TARGETS = {"mlp": 3.0, "lstm": 2.5}
+
+
+def algorithms(io: str) -> dict:
+    """The analog variants. ``io="preset"``: the field's default periphery (7-bit DAC, 9-bit ADC,
+    read noise 0.06, noise management; iterative bound management in the forward read only);
+    ``io="ideal"``: exact reads."""
+    if io == "ideal":
+        reads = {}
+    else:
+        forward = IOConfig.preset()
+        backward = forward.replace(bound_management="none")
+        reads = {"forward_io": forward, "backward_io": backward}
+    return {
+        "analog SGD": AnalogSGDConfig(device=DEVICE, **reads),
+        "SHD": SHDConfig(device_a=DEVICE, device_c=DEVICE,
+                         **({} if io == "ideal" else {**reads, "transfer_io": reads["backward_io"]})),
+    }
 
 
 class CharLSTM(nn.Module):
@@ -80,7 +94,7 @@ def make_step(model, optimizer, x, y):
     return step
 
 
-def run(steps: int, repeats: int, device: torch.device, lr: float) -> dict:
+def run(steps: int, repeats: int, device: torch.device, lr: float, io: str = "ideal") -> dict:
     """Per case: the three variants are timed in turn within every repeat (interleaved, so a change
     of the machine's speed during the run hits all of them alike); each repeat gives a ratio to
     that repeat's floating-point time, and the medians are reported."""
@@ -94,7 +108,7 @@ def run(steps: int, repeats: int, device: torch.device, lr: float) -> dict:
         model, x, y = make_case(case, device)
         fp = model.to(device)
         steps_of = {"floating point": make_step(fp, torch.optim.SGD(fp.parameters(), lr=lr), x, y)}
-        for label, config in ALGORITHMS.items():
+        for label, config in algorithms(io).items():
             analog = convert(model, config, torch_device=device)
             steps_of[label] = make_step(analog, AnalogSGD(analog, lr=lr), x, y)
         for step in steps_of.values():  # warm-up
@@ -125,26 +139,31 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads [default: torch's]")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--lr", type=float, default=0.01, help="learning rate (sets the number of pulses)")
+    parser.add_argument("--io", choices=("preset", "ideal"), default="ideal",
+                        help="periphery of the analog reads (preset: 7-bit DAC, 9-bit ADC, read noise 0.06, "
+                             "noise and bound management; ideal: exact products) [default: ideal]")
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    results = run(args.steps, args.repeats, device, args.lr)
+    results = run(args.steps, args.repeats, device, args.lr, args.io)
     print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, device {device}, "
-          f"{torch.get_num_threads()} threads, {args.steps} batches × {args.repeats} repeats, lr {args.lr}")
+          f"{torch.get_num_threads()} threads, {args.steps} batches × {args.repeats} repeats, lr {args.lr}, "
+          f"io {args.io}")
     for case, rows in results.items():
         title = "MLP 784-256-128-10, batch 32" if case == "mlp" else "char LSTM 2×64, vocab 150, seq 100, batch 32"
         print(f"\n{title} (target: analog ≤ {TARGETS[case]}× floating point)")
         for label, row in rows.items():
             verdict = ""
-            if label in ALGORITHMS:
+            if label != "floating point":
                 verdict = "  meets target" if row["ratio_to_fp"] <= TARGETS[case] else "  MISSES target"
             print(f"  {label:<24} {row['median_ms']:9.2f} ms/batch (min {row['min_ms']:8.2f})"
                   f"  {row['ratio_to_fp']:6.2f}×{verdict}")
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"threads": torch.get_num_threads(), "device": str(device), "results": results}, handle,
+            json.dump({"threads": torch.get_num_threads(), "device": str(device), "io": args.io,
+                       "results": results}, handle,
                       indent=2)
 
 

@@ -57,7 +57,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--skip-exact-above", default=None, metavar="SIZE/BATCH",
                         help="skip exact and per-sample modes where n > SIZE or batch > BATCH")
     parser.add_argument("--dense", default="512/128", metavar="SIZE/BATCH",
-                        help="also time the dense-pulse setting at this size/batch ('none' to skip)")
+                        help="also time the dense-pulse setting at this size/batch ('none' to skip, 'all' "
+                             "for every size × batch)")
     parser.add_argument("--dense-modes", default="aggregate", help="modes for the dense-pulse row(s)")
     parser.add_argument("--io", choices=("preset", "ideal"), default="preset",
                         help="periphery of the analog reads: 'preset' = 7-bit DAC, 9-bit ADC, read noise "
@@ -72,7 +73,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.modes = [v.strip() for v in args.modes.split(",") if v.strip()]
     args.dense_modes = [v.strip() for v in args.dense_modes.split(",") if v.strip()]
     args.skip_exact_above = _size_batch(args.skip_exact_above, "--skip-exact-above", parser)
-    args.dense = _size_batch(args.dense, "--dense", parser)
+    args.dense = "all" if args.dense == "all" else _size_batch(args.dense, "--dense", parser)
     for mode in args.modes + args.dense_modes:
         try:
             UpdateConfig(mode=mode)  # validates the name
@@ -170,7 +171,12 @@ def rows(args):
         for batch in args.batches:
             for mode in args.modes:
                 yield "mean-reduced", size, batch, mode
-    if args.dense is not None:
+    if args.dense == "all":
+        for size in args.sizes:
+            for batch in args.batches:
+                for mode in args.dense_modes:
+                    yield "dense", size, batch, mode
+    elif args.dense is not None:
         size, batch = args.dense
         for mode in args.dense_modes:
             yield "dense", size, batch, mode
