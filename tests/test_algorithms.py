@@ -26,7 +26,7 @@ from analogtrain.errors import ConfigError
 
 SYMMETRIC = ConstantStepDevice(dw_min=0.001, w_max=1.0, w_min=-1.0)
 ASYMMETRIC = SoftBoundsDevice(dw_min=0.001, w_max=1.0, w_min=-1.0)
-FLOAT_UPDATE = UpdateConfig(mode="none")
+FLOAT_UPDATE = UpdateConfig(strategy="none")
 
 
 def all_configs(**transfer):
@@ -168,7 +168,7 @@ def test_sgd_on_a_symmetric_device_converges_to_the_target():
     """
     generator = torch.Generator().manual_seed(0)
     target = torch.rand(3, 4, generator=generator) - 0.5
-    config = AnalogSGDConfig(device=SYMMETRIC, update=UpdateConfig(mode="per-sample", bl=31))
+    config = AnalogSGDConfig(device=SYMMETRIC, update=UpdateConfig(strategy="trains", bl=31))
     algorithm = build_algorithm(config, 3, 4, seed=0)
     start = float((algorithm.weight - target).abs().max())
     for _ in range(1000):
@@ -240,7 +240,7 @@ def test_gradient_goes_to_a_not_c():
                            dw_min_std=0.3, dw_min_dtod=0.2), transfer_io=IOConfig(out_noise=0.02),
                            transfer_every=2, columns_per_transfer=2),
     lambda: SHDConfig(device_a=SoftBoundsDevice(dw_min_std=0.3, dw_min_dtod=0.3), device_c=ASYMMETRIC,
-                      transfer_io=IOConfig(out_noise=0.02), update=UpdateConfig(mode="per-sample"), transfer_every=3),
+                      transfer_io=IOConfig(out_noise=0.02), update=UpdateConfig(strategy="trains"), transfer_every=3),
 ], ids=["sgd", "tiki-taka", "shd"])
 def test_state_dict_round_trip_continues_identically(make):
     config = make()

@@ -17,8 +17,8 @@ DEVICE = SoftBoundsDevice(dw_min=0.01, dw_min_std=0.3, dw_min_dtod=0.2)
 OUT, IN = 5, 7
 
 
-def noisy_array(mode: str = "aggregate") -> CrossbarArray:
-    array = CrossbarArray(OUT, IN, DEVICE, update=UpdateConfig(mode=mode), forward_io=IOConfig.preset(), seed=3)
+def noisy_array(strategy: str = "auto") -> CrossbarArray:
+    array = CrossbarArray(OUT, IN, DEVICE, update=UpdateConfig(strategy=strategy), forward_io=IOConfig.preset(), seed=3)
     array.program(torch.full((OUT, IN), 0.1))
     return array
 
@@ -50,12 +50,23 @@ def assert_unchanged(array: CrossbarArray, before: dict) -> None:
         ({"bl": -3}, r"bl .*\[1, 4096\]"),
         ({"bl": 5000}, r"bl .*\[1, 4096\]"),
         ({"bl": 2.5}, r"bl .*integer"),
-        ({"mode": "fast"}, r"mode .*\['aggregate', 'per-sample', 'exact', 'none'\].*'fast'"),
+        ({"strategy": "fast"}, r"strategy .*\['auto', 'exact', 'trains', 'moments', 'none'\].*'fast'"),
+        ({"kernel": "gpu"}, r"kernel .*\['auto', 'torch'\].*'gpu'"),
     ],
 )
 def test_update_config_rejects_bad_values(kwargs, match):
     with pytest.raises(ConfigError, match=match):
         UpdateConfig(**kwargs)
+
+
+@pytest.mark.parametrize("mode, strategy", [("aggregate", "auto"), ("per-sample", "trains"), ("exact", "exact"),
+                                            ("none", "none")])
+def test_saved_update_modes_of_earlier_versions_load_as_their_strategy(mode, strategy):
+    assert UpdateConfig.from_dict({"bl": 9, "mode": mode}) == UpdateConfig(bl=9, strategy=strategy)
+    with pytest.raises(ConfigError, match=r"update\.mode must be one of"):
+        UpdateConfig.from_dict({"mode": "fast"}, "update")
+    with pytest.raises(ConfigError, match=r"either 'mode'.*or 'strategy'"):
+        UpdateConfig.from_dict({"mode": "exact", "strategy": "exact"})
 
 
 @pytest.mark.parametrize(
@@ -89,7 +100,7 @@ def test_configs_from_dict_and_replace_validate():
     with pytest.raises(ConfigError, match=r"unknown parameter"):
         UpdateConfig().replace(bitlength=3)
     # Round trip of valid configs is one-to-one.
-    for config in (UpdateConfig(bl=7, mode="exact"), IOConfig.preset(), IOConfig()):
+    for config in (UpdateConfig(bl=7, strategy="exact"), IOConfig.preset(), IOConfig()):
         assert type(config).from_dict(config.to_dict()) == config
         assert isinstance(config, Config)
 
@@ -121,9 +132,9 @@ BAD_VECTORS = {
 
 
 @pytest.mark.parametrize("bad", sorted(BAD_VECTORS))
-@pytest.mark.parametrize("mode", ["exact", "per-sample", "aggregate", "none"])
-def test_non_finite_inputs_are_rejected_before_any_change(bad, mode):
-    array = noisy_array(mode)
+@pytest.mark.parametrize("strategy", ["exact", "trains", "moments", "auto", "none"])
+def test_non_finite_inputs_are_rejected_before_any_change(bad, strategy):
+    array = noisy_array(strategy)
     before = snapshot(array)
     good_x, good_d = torch.full((2, IN), 0.5), torch.full((2, OUT), 0.5)
     bad_x = torch.stack([good_x[0], BAD_VECTORS[bad](IN)])
@@ -171,9 +182,9 @@ def test_bad_shapes_and_arguments_are_rejected_before_any_change(call, match):
 
 
 @pytest.mark.parametrize("lr", [-0.01, -1e-12, math.nan, math.inf, "0.1", None])
-@pytest.mark.parametrize("mode", ["exact", "aggregate", "none"])
-def test_bad_learning_rate_is_rejected_before_any_change(lr, mode):
-    array = noisy_array(mode)
+@pytest.mark.parametrize("strategy", ["exact", "auto", "none"])
+def test_bad_learning_rate_is_rejected_before_any_change(lr, strategy):
+    array = noisy_array(strategy)
     before = snapshot(array)
     with pytest.raises(ConfigError, match=r"^lr .*finite number ≥ 0"):
         array.pulse_update(torch.full((2, IN), 0.5), torch.full((2, OUT), 0.5), lr)

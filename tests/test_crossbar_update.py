@@ -26,22 +26,19 @@ from statistics import NormalDist
 import pytest
 import torch
 
-from analogtrain import compiled
 from analogtrain.crossbar import CrossbarArray, UpdateConfig
 from analogtrain.crossbar import update as update_module
-from analogtrain.crossbar.counts import sample_counts
+from analogtrain.crossbar.update import columns as columns_module
 from analogtrain.crossbar.update import pulse_probabilities
+from analogtrain.crossbar.update.moments import sample_counts
 from analogtrain.devices import ConstantStepDevice, SoftBoundsDevice
 from analogtrain.errors import ConfigError
 
 OUT, IN, BATCH = 5, 7, 4
 FAMILY_ALPHA = 1e-3
-#: The aggregate mode's count generators, each forced: batch trains listed sparsely (geometric-gap
-#: Bernoulli draws, coincidences listed per device) or densely (a uniform per train entry, counts by
-#: matrix products), the compiled loops (one-slot trains on CPU; other updates fall back to the
-#: tensor code), and moment matching.
-PULSE_MODES = ("exact", "per-sample", "aggregate-trains-sparse", "aggregate-trains-dense", "aggregate-compiled",
-               "aggregate-moments")
+#: The strategies (exact first: the reference), the trains strategy with both kernels (compiled CPU
+#: loops, the default, and the tensor code), and the default rule ``auto``.
+PULSE_MODES = ("exact", "trains", "trains-torch", "moments", "moments-torch", "auto")
 BLOCKS = 20  # replicas per update: beyond ~20 the wasted off-diagonal work dominates
 
 
@@ -59,25 +56,15 @@ def bonferroni_z(comparisons: int, alpha: float = FAMILY_ALPHA) -> float:
     return NormalDist().inv_cdf(1.0 - alpha / (2 * comparisons))
 
 
-def use_mode(array: CrossbarArray, mode: str, monkeypatch, **config) -> None:
-    """Set the array's update mode; 'aggregate-trains'/'aggregate-moments' force one of the two
-    count generators of the aggregate mode (the library picks the cheaper one by a cost model)."""
-    # The compiled loops (one-slot trains and the affine response, on CPU) only in their own mode,
-    # so that the other modes test the tensor code.
-    monkeypatch.setattr(compiled, "enabled", mode == "aggregate-compiled")
-    if mode == "aggregate-compiled":
-        monkeypatch.setattr(update_module, "_batch_trains_cheaper", lambda *args: True)
-        array.update_config = UpdateConfig(mode="aggregate", **config)
-    elif mode.startswith("aggregate"):
-        trains = mode.startswith("aggregate-trains")
-        monkeypatch.setattr(update_module, "_batch_trains_cheaper", lambda *args: trains)
-        sparse = mode == "aggregate-trains-sparse"
-        monkeypatch.setattr(update_module, "SPARSE_FRACTION", math.inf if sparse else -1.0)
-        monkeypatch.setattr(update_module, "DENSE_RATE", 1.0 if sparse else 0.0)
-        monkeypatch.setattr(update_module, "SPARSE_DRAW_MIN_SIZE", 0 if sparse else 2**62)
-        array.update_config = UpdateConfig(mode="aggregate", **config)
-    else:
-        array.update_config = UpdateConfig(mode=mode, **config)
+def update_config(mode: str, **config) -> UpdateConfig:
+    """The UpdateConfig of a case of :data:`PULSE_MODES` ("NAME-torch": the tensor code only)."""
+    strategy, _, kernel = mode.partition("-")
+    return UpdateConfig(strategy=strategy, kernel=kernel or "auto", **config)
+
+
+def use_mode(array: CrossbarArray, mode: str, monkeypatch=None, **config) -> None:
+    """Set the array's update strategy and kernel."""
+    array.update_config = update_config(mode, **config)
 
 
 def replicated_updates(device, x, d, lr, mode, start, reps, seed, monkeypatch, params=None, blocks=BLOCKS,
@@ -262,9 +249,8 @@ def test_modes_agree_soft_bounds_mixed_signs(monkeypatch):
 
 def test_modes_agree_soft_bounds_one_slot_trains(monkeypatch):
     """The usual small update: k = η·max|x|·max|δ|/Δw_min ≤ 1 for every sample, so every train is
-    one slot long (the regime of the compiled loops, whose mode must be used here). Every mode
-    agrees with the exact reference per device in mean (within the order bound of
-    :func:`test_modes_agree_soft_bounds_mixed_signs`) and variance."""
+    one slot long. Every strategy agrees with the exact reference per device in mean (within the
+    order bound of :func:`test_modes_agree_soft_bounds_mixed_signs`) and variance."""
     params = SOFT.sample((OUT, IN), torch.Generator().manual_seed(14))
     x, d = fixed_inputs(15, d_scale=0.25)
     lr, reps = 0.0015, 1000
@@ -276,38 +262,8 @@ def test_modes_agree_soft_bounds_one_slot_trains(monkeypatch):
     n_up, n_down = (pulses * (product > 0)).sum(0), (pulses * (product < 0)).sum(0)
     p = {key: value.double() for key, value in params.items()}
     order_bound = (p["c_up"] * p["dw_down"] + p["c_down"] * p["dw_up"]) * n_up * n_down
-    calls = []
-    compiled_counts = update_module.compiled_unit_counts
-    monkeypatch.setattr(update_module, "compiled_unit_counts", lambda *args: calls.append(1) or compiled_counts(*args))
     compare_modes(SOFT, params, x, d, lr, start, reps, monkeypatch, mean_bias_bound=order_bound)
-    assert len(calls) == math.ceil(reps / BLOCKS)  # every update of the compiled mode
 
-
-@pytest.mark.parametrize("batch, rows, columns, lr", [(4, 5, 7, 0.3), (32, 40, 90, 0.02), (16, 90, 140, 0.05)])
-def test_compiled_one_slot_counts_equal_the_tensor_counts(batch, rows, columns, lr, monkeypatch):
-    """From the same generator state, the compiled one-slot draw and the tensor code's dense draw
-    (one uniform per train entry, rows then columns) give the same pulsed devices, in the same
-    order, with the same up and down counts."""
-    g = torch.Generator().manual_seed(batch + rows)
-    x = torch.rand(batch, columns, generator=g) * 2 - 1
-    d = torch.randn(batch, rows, generator=g) * 0.001
-    config = UpdateConfig()
-    assert pulse_probabilities(x, d, lr, SOFT.granularity, config).unit_bit_lengths
-    monkeypatch.setattr(update_module, "SPARSE_DRAW_MIN_SIZE", 2**62)  # tensor code: dense draws
-    drawn = {}
-    for code in ("compiled", "tensor"):
-        monkeypatch.setattr(compiled, "enabled", code == "compiled")
-        counts = update_module.draw_pulse_counts((rows, columns), SOFT, x, d, lr, config,
-                                                 torch.Generator().manual_seed(7))
-        if counts.index is None:  # a small array is listed whole by the tensor code
-            pulsed = (counts.n_up + counts.n_down).nonzero().squeeze(1)
-            counts = update_module.PulseCounts(counts.n_up[pulsed], counts.n_down[pulsed], pulsed, counts.pulses)
-        drawn[code] = counts
-    fast, reference = drawn["compiled"], drawn["tensor"]
-    assert fast.pulses == reference.pulses > 0
-    assert torch.equal(fast.index, reference.index)
-    assert torch.equal(fast.n_up, reference.n_up) and torch.equal(fast.n_down, reference.n_down)
-    assert float(fast.n_up.sum()) > 0 and float(fast.n_down.sum()) > 0
 
 def test_modes_agree_soft_bounds_many_pulses(monkeypatch):
     """Strong saturation: tens of same-signed pulses per device (c·n ≈ 0.3), where the closed-form
@@ -468,7 +424,7 @@ def test_dense_pulses_cap_the_update(mode, bl, monkeypatch):
 
 def test_none_mode_is_the_floating_point_update():
     device = SoftBoundsDevice(dw_min=0.001, dw_min_dtod=0.3, dw_min_std=0.3)
-    array = CrossbarArray(OUT, IN, device, update=UpdateConfig(mode="none"), seed=1)
+    array = CrossbarArray(OUT, IN, device, update=UpdateConfig(strategy="none"), seed=1)
     start = torch.empty(OUT, IN).uniform_(-0.5, 0.5, generator=torch.Generator().manual_seed(2))
     array.conductance = start.clone()
     x, d = fixed_inputs(3)
@@ -500,7 +456,7 @@ def test_column_update_matches_the_reference_process(column_list):
     on strongly saturating soft-bounds devices with cycle-to-cycle noise and mixed signs of δ, the
     mean and variance of ΔW agree per device (Bonferroni z over 2 × OUT × columns comparisons),
     and the columns without an input never change. One column (the usual transfer) has its own
-    scalar path (:func:`update._one_column_counts`)."""
+    scalar path (:func:`analogtrain.crossbar.update.columns._one_column_counts`)."""
     device = SOFT.replace(dw_min=0.01)
     params = device.sample((OUT, IN), torch.Generator().manual_seed(21))
     columns = torch.tensor(column_list)
@@ -512,8 +468,8 @@ def test_column_update_matches_the_reference_process(column_list):
     x = _one_hot(columns, IN)
     reps = 1000
     deltas = {}
-    for name, mode in (("columns", "aggregate"), ("reference", "exact")):
-        array = CrossbarArray(OUT, IN, device, update=UpdateConfig(mode=mode), seed=23 + len(deltas))
+    for name, strategy in (("columns", "auto"), ("reference", "exact")):
+        array = CrossbarArray(OUT, IN, device, update=UpdateConfig(strategy=strategy), seed=23 + len(deltas))
         array.params = {key: v.clone() for key, v in params.items()}
         samples = []
         for _ in range(reps):
@@ -577,7 +533,7 @@ def test_binomial_by_inversion_returns_the_quantile_of_its_uniform(trials, proba
     from scipy import stats
 
     for uniform in torch.linspace(0, 1, 1001)[:-1].tolist():
-        value = update_module._binomial_by_inversion(trials, probability, uniform)
+        value = columns_module.binomial_by_inversion(trials, probability, uniform)
         assert 0 <= value <= trials
         assert stats.binom.cdf(value, trials, probability) > uniform - 1e-9
         if value > 0:
@@ -585,7 +541,7 @@ def test_binomial_by_inversion_returns_the_quantile_of_its_uniform(trials, proba
 
 
 def test_column_update_in_none_mode_is_the_floating_point_update_of_those_columns():
-    array = CrossbarArray(OUT, IN, SOFT, update=UpdateConfig(mode="none"), seed=1)
+    array = CrossbarArray(OUT, IN, SOFT, update=UpdateConfig(strategy="none"), seed=1)
     start = torch.empty(OUT, IN).uniform_(-0.5, 0.5, generator=torch.Generator().manual_seed(2))
     array.conductance = start.clone()
     columns, d = torch.tensor([5, 0]), torch.randn(2, OUT, generator=torch.Generator().manual_seed(3))
@@ -606,23 +562,23 @@ def test_column_update_rejects_bad_columns(columns, d_rows, message):
         array.pulse_update_columns(columns, torch.zeros(d_rows, OUT), 0.1)
 
 
-@pytest.mark.parametrize("mode", ["exact", "per-sample", "aggregate"])
+@pytest.mark.parametrize("mode", ["exact", "trains", "trains-torch", "moments", "auto"])
 def test_same_seed_same_result_and_resume(mode):
     x, d = fixed_inputs(21)
     results = []
     for _ in range(2):
-        array = CrossbarArray(OUT, IN, SOFT, update=UpdateConfig(mode=mode), seed=33)
+        array = CrossbarArray(OUT, IN, SOFT, update=update_config(mode), seed=33)
         array.pulse_update(x, d, 0.01)
         results.append(array)
     assert torch.equal(results[0].conductance, results[1].conductance)
-    other = CrossbarArray(OUT, IN, SOFT, update=UpdateConfig(mode=mode), seed=34)
+    other = CrossbarArray(OUT, IN, SOFT, update=update_config(mode), seed=34)
     other.pulse_update(x, d, 0.01)
     assert not torch.equal(other.conductance, results[0].conductance)
     # Resuming from a state dict continues exactly.
     first, second = results
     state = first.state_dict()
     first.pulse_update(x.flip(0), d, 0.01)
-    resumed = CrossbarArray(OUT, IN, SOFT, update=UpdateConfig(mode=mode), seed=99)
+    resumed = CrossbarArray(OUT, IN, SOFT, update=update_config(mode), seed=99)
     resumed.load_state_dict(state)
     resumed.pulse_update(x.flip(0), d, 0.01)
     assert torch.equal(resumed.conductance, first.conductance)
@@ -700,81 +656,223 @@ def test_count_sampler_zero_mean_and_determinism():
 # The building blocks of the sparse batch-train path
 
 
-@pytest.mark.parametrize("geometric, rate", [(True, None), (True, 0.12), (False, None)])
-def test_bernoulli_entries_fire_with_their_probabilities(geometric, rate, monkeypatch):
-    """Each entry fires with its own probability (exact binomial test per entry, Bonferroni over
-    all entries), never where p = 0, and the total number of fires is within 4 SD of Σ p; also
-    when the geometric-gap draw is given an upper bound r above the largest probability."""
+# ---------------------------------------------------------------------------------------------
+# The building blocks of the trains strategy, the auto rule, the integer-k case
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.01])
+def test_trains_fire_with_their_probabilities(scale):
+    """Each train entry fires with its own probability (exact binomial test per entry, Bonferroni
+    over all entries), never where p = 0; multi-slot samples repeat their probabilities BL times.
+    Dense trains draw a uniform per entry, large sparse ones geometric gaps (``scale`` 0.01)."""
     from scipy import stats
 
-    if geometric:
-        monkeypatch.setattr(update_module, "SPARSE_DRAW_MIN_SIZE", 0)
-    else:
-        monkeypatch.setattr(update_module, "DENSE_RATE", 0.0)
     generator = torch.Generator().manual_seed(1)
-    p = torch.rand(60, 50, generator=generator) * 0.1
-    p[:, :5], p[:, 5:10], p[:, 10:15] = 0.1, 0.0, 1e-3
-    reps = 300
-    counts = torch.zeros(60, 50, dtype=torch.float64)
+    x = torch.rand(3, 4000 if scale < 1 else 40, generator=generator) * 2 - 1
+    d = torch.randn(3, 30, generator=generator).clamp(-1, 1)
+    x[:, :5] = 0.0
+    if scale == 1.0:
+        prob = pulse_probabilities(x, d, 0.01, 0.001, UpdateConfig(bl=7))
+    else:  # small probabilities on both sides: C_x = C_δ = √(η/(Δw_min·BL)) ≈ 0.1
+        prob = pulse_probabilities(x, d, 7e-5, 0.001, UpdateConfig(bl=7, update_management=False,
+                                                                   bl_management=False))
+    assert not prob.unit and prob.slots == int(prob.bit_length.sum()) > 3
+    reps = 400
+    fired_rows = torch.zeros(prob.slots, 30, dtype=torch.float64)
+    fired_columns = torch.zeros(prob.slots, x.shape[1], dtype=torch.float64)
     for _ in range(reps):
-        rows, columns = update_module.bernoulli_entries(p, generator, rate)
-        assert bool((rows[1:] * 50 + columns[1:] > rows[:-1] * 50 + columns[:-1]).all())  # row-major, distinct
-        counts[rows, columns] += 1
-    assert float(counts[:, 5:10].sum()) == 0.0
-    prob, fired = p.double().numpy().ravel(), counts.numpy().ravel()
-    live = prob > 0
-    low = stats.binom.cdf(fired[live], reps, prob[live])
-    high = stats.binom.sf(fired[live] - 1, reps, prob[live])
-    assert 2 * min(low.min(), high.min()) * live.sum() > FAMILY_ALPHA
-    expected, sd = reps * prob.sum(), math.sqrt(reps * (prob * (1 - prob)).sum())
-    assert abs(fired.sum() - expected) < 4 * sd
+        trains = update_module.draw_trains(prob, generator)
+        assert (trains.columns._mask is None) == (scale < 1)  # the draw the rule picks
+        fired_rows += trains.rows.mask
+        fired_columns += trains.columns.mask
+    sample = torch.repeat_interleave(torch.arange(3), prob.bit_length.long())
+    for fired, p in ((fired_rows, prob.row[sample]), (fired_columns, prob.column[sample])):
+        p, fired = p.double().numpy().ravel(), fired.numpy().ravel()
+        assert fired[p == 0].sum() == 0.0
+        live = p > 0
+        low = stats.binom.cdf(fired[live], reps, p[live])
+        high = stats.binom.sf(fired[live] - 1, reps, p[live])
+        assert 2 * min(low.min(), high.min()) * live.sum() > FAMILY_ALPHA
 
 
-@pytest.mark.parametrize("geometric", [False, True])
-def test_sparse_and_dense_counts_of_the_same_trains_agree(geometric, monkeypatch):
-    """The listed coincidences and the matrix-product counts of the same trains are equal, whether
-    the trains were drawn as 0/1 masks or as lists of firing positions (geometric gaps)."""
-    if geometric:
-        monkeypatch.setattr(update_module, "SPARSE_DRAW_MIN_SIZE", 0)
-        monkeypatch.setattr(update_module, "DENSE_RATE", 0.999)
-    generator = torch.Generator().manual_seed(2)
-    x = torch.randn(16, 50, generator=generator)
-    d = torch.randn(16, 30, generator=generator) * 0.1
-    prob = update_module.pulse_probabilities(x, d, 0.01, 0.001, UpdateConfig())
-    trains = update_module.draw_batch_trains(prob, generator)
-    assert (trains.rows._mask is None and trains.columns._mask is None) == geometric  # the form drawn
-    n_up, n_down = trains.dense_counts(prob)
-    listed = trains.sparse_counts(prob)
-    index, sparse_up, sparse_down = listed.index, listed.n_up, listed.n_down
-    assert listed.pulses == trains.coincidences()
-    assert trains.coincidences() == int(n_up.sum() + n_down.sum()) > 0
-    assert torch.equal(n_up.view(-1)[index], sparse_up) and torch.equal(n_down.view(-1)[index], sparse_down)
-    untouched = torch.ones(30 * 50, dtype=torch.bool)
-    untouched[index] = False
-    assert float((n_up + n_down).view(-1)[untouched].abs().sum()) == 0.0
+@pytest.mark.parametrize("batch, rows, columns, lr, scale", [(4, 5, 7, 0.3, 1.0), (32, 40, 90, 0.02, 0.001),
+                                                             (16, 90, 140, 0.05, 0.01), (6, 30, 20, 0.02, 1.0),
+                                                             (64, 300, 400, 0.05, 0.001)])
+def test_listing_and_products_of_the_same_trains_agree(batch, rows, columns, lr, scale):
+    """From the same trains the compiled listing, the tensor listing and the two train products give
+    the same counts (the listings: the same devices, in ascending order), for one-slot and for
+    multi-slot trains, drawn densely or by geometric gaps; their total is the number of
+    coincidences."""
+    g = torch.Generator().manual_seed(batch + rows)
+    x = torch.rand(batch, columns, generator=g) * 2 - 1
+    d = torch.randn(batch, rows, generator=g) * scale
+    prob = pulse_probabilities(x, d, lr, SOFT.granularity, UpdateConfig())
+    trains = update_module.draw_trains(prob, g)
+    n_up, n_down = update_module.train_products(trains, prob)
+    compiled_list = update_module.listed_coincidences(trains, prob, "auto")
+    tensor_list = update_module.listed_coincidences(trains, prob, "torch")
+    assert compiled_list.pulses == tensor_list.pulses == trains.coincidences() == float(n_up.sum() + n_down.sum()) > 0
+    assert torch.equal(compiled_list.index, tensor_list.index)
+    assert bool((compiled_list.index[1:] > compiled_list.index[:-1]).all())
+    for listed in (compiled_list, tensor_list):
+        assert torch.equal(listed.n_up, n_up.reshape(-1)[listed.index])
+        assert torch.equal(listed.n_down, n_down.reshape(-1)[listed.index])
+    unlisted = torch.ones(rows * columns, dtype=torch.bool)
+    unlisted[compiled_list.index] = False
+    assert float((n_up + n_down).reshape(-1)[unlisted].sum()) == 0.0
+    assert float(n_up.sum()) > 0 and float(n_down.sum()) > 0
+
+
+@pytest.mark.parametrize("mode", ["exact", "trains", "trains-torch", "moments"])
+def test_trains_reproduce_correlations_between_devices_sharing_a_row(mode):
+    """Devices (i, j) and (i, j') of one sample share row i's train: per slot both fire only if the
+    row fires, so Cov(n_ij, n_ij') = BL·q_i(1 − q_i)·p_j·p_j' > 0 (Gokmen & Vlasov's coincidence
+    process). ``exact`` and ``trains`` reproduce it; ``moments`` draws devices independently
+    (covariance 0), as documented. Constant steps, no noise: ΔW/Δw_min are the counts. Tested on
+    every pair of devices of one row, z-scores of the pooled covariance (Bonferroni over the cases)."""
+    device = ConstantStepDevice(dw_min=0.001, w_max=10.0, w_min=-10.0)
+    bl, lr = 8, 0.004
+    config = UpdateConfig(bl=bl, update_management=False, bl_management=False)
+    x = torch.tensor([[0.9, 0.8, 0.7, 0.6]])
+    d = torch.tensor([[1.0, -0.9, 0.8]])
+    scale = math.sqrt(lr / (bl * device.dw_min))
+    p, q = scale * x[0].double(), scale * d[0].double().abs()
+    assert 0.3 < float(q.min()) and float(q.max()) < 0.8  # the row trains are far from deterministic
+    samples = _replicated_counts(device, x, d, lr, mode, config, reps=3000)
+    counts = samples / device.dw_min  # (reps, 3, 4), signed by direction
+    counts = counts * -torch.sign(d[0].double())[None, :, None]  # each device's count in its direction
+    reps = counts.shape[0]
+    centred = counts - counts.mean(0)
+    # Covariance of the first two devices of every row, and its theory.
+    products = centred[:, :, 0] * centred[:, :, 1]
+    covariance = products.mean(0)
+    se = products.std(0) / math.sqrt(reps)
+    theory = bl * q * (1 - q) * p[0] * p[1]
+    z = bonferroni_z(2 * 3 * 4)
+    if mode == "moments":
+        assert float((covariance / se).abs().max()) < z  # independent devices
+        assert float(((covariance - theory) / se).abs().max()) > z  # the correlation is visibly lost
+    else:
+        assert float(((covariance - theory) / se).abs().max()) < z
+        assert float((covariance / se).min()) > z  # visibly positive
+
+
+def _replicated_counts(device, x, d, lr, mode, config, reps):
+    """ΔW of ``reps`` independent updates of one array (block-diagonal replicas, as
+    :func:`replicated_updates`)."""
+    out, inp = d.shape[1], x.shape[1]
+    blocks = 25
+    array = CrossbarArray(blocks * out, blocks * inp, device, seed=71,
+                          update=update_config(mode, bl=config.bl, update_management=config.update_management,
+                                               bl_management=config.bl_management))
+    diag = torch.arange(blocks)
+    samples = []
+    for _ in range(math.ceil(reps / blocks)):
+        array.conductance = torch.zeros(blocks * out, blocks * inp)
+        array.pulse_update(x.repeat(1, blocks), d.repeat(1, blocks), lr)
+        samples.append(array.conductance.view(blocks, out, blocks, inp)[diag, :, diag, :].double())
+    return torch.cat(samples)[:reps]
+
+
+def _mean_reduced(size: int, batch: int, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(batch, size, generator=g) * 2 - 1, torch.randn(batch, size, generator=g) / batch
+
+
+@pytest.mark.parametrize("size, batch, dense, expected", [
+    (512, 128, False, ("trains", "products")),  # many pulses on one-slot trains: two products
+    (512, 1, False, ("trains", "products")),  # one sample, BL = 31: a shallow product
+    (784, 32, False, ("trains", "listed")),  # an MLP layer's small update (lr 1e-4): few coincidences
+    (512, 128, True, ("moments", None)),  # long saturated trains over a large batch
+    (256, 128, True, ("moments", None)),
+    (128, 32, True, ("trains", "products")),  # saturated, but a small array: 2·S·N stays below the moments
+])
+def test_auto_rule_decides_by_shapes_bit_lengths_and_expected_pulses(size, batch, dense, expected):
+    """The documented rule (:mod:`analogtrain.crossbar.update.strategies`), recomputed here from its
+    formula: the decision depends on the shapes, Σ BL and E only (the same on every machine), and
+    the strategy that ran is recorded in the array's operation account."""
+    from analogtrain.crossbar.update import strategies
+
+    x, d = _mean_reduced(size, batch)
+    lr = 0.01 if size != 784 else 1e-4
+    if dense:
+        d = d * batch
+    prob = pulse_probabilities(x, d, lr, SOFT.granularity, UpdateConfig())
+    cells = size * size
+    draws = 0.0
+    for p in (prob.row, prob.column):  # a uniform per entry, or 8 per candidate of a geometric-gap draw
+        entries, rate = prob.slots * size, float(p.max())
+        draws += entries if rate > 0.125 or entries < 16384 else 8 * rate * entries
+    trains = draws + min(2 * prob.slots * cells, strategies.LIST_WEIGHT * prob.expected_coincidences)
+    moments_work = 4 * batch * cells + 2 * strategies.COUNT_WEIGHT * cells
+    assert strategies.strategy_work(prob, (size, size)) == pytest.approx({"trains": trains, "moments": moments_work})
+    assert update_module.choose_strategy(prob, (size, size)) == expected[0]
+    if expected[0] == "trains":
+        assert update_module.choose_counting(prob, (size, size)) == expected[1]
+    # The same decision for the same update, whatever the kernel: the physics does not depend on it.
+    for kernel in ("auto", "torch"):
+        array = CrossbarArray(size, size, SOFT, seed=3, update=UpdateConfig(kernel=kernel))
+        array.pulse_update(x, d, lr)
+        name = expected[0] if expected[0] == "moments" else f"trains-{expected[1]}"
+        assert array.operations.strategies == {name: 1}
+
+
+@pytest.mark.parametrize("kernel", ["auto", "torch"])
+def test_integer_k_gives_bit_length_k_and_deterministic_counts(kernel):
+    """k = η·max|x|·max|δ|/Δw_min = 4 in exact arithmetic (η 0.1, x = δ = 0.2, Δw_min 0.001;
+    4.000000000000001 in floating point): BL = 4 and every probability exactly 1, so every device
+    gets exactly 4 pulses, deterministically (as the field's reference simulator), for whole
+    batches and for a transfer's column write alike."""
+    device = ConstantStepDevice(dw_min=0.001, w_max=1.0, w_min=-1.0)
+    x, d = torch.full((3, 6), 0.2), torch.full((3, 5), -0.2)
+    assert 0.1 * 0.2 * 0.2 / 0.001 != 4.0  # the float rounding that the update must see through
+    prob = pulse_probabilities(x, d, 0.1, device.granularity, UpdateConfig())
+    assert prob.bit_length.tolist() == [4.0, 4.0, 4.0]
+    assert bool((prob.row == 1.0).all()) and bool((prob.column == 1.0).all())
+    for strategy in ("trains", "moments", "exact", "auto"):
+        for seed in range(3):
+            array = CrossbarArray(5, 6, device, seed=seed, update=UpdateConfig(strategy=strategy, kernel=kernel))
+            pulses = array.pulse_update(x, d, 0.1)
+            assert pulses == 3 * 4 * 30
+            assert torch.allclose(array.conductance, torch.full((5, 6), 12 * 0.001), rtol=1e-6, atol=0)
+        array = CrossbarArray(5, 6, device, seed=seed, update=UpdateConfig(strategy=strategy, kernel=kernel))
+        assert array.pulse_update_columns(torch.tensor([2]), torch.full((1, 5), -2.0), 0.002) == 4 * 5
+        assert torch.allclose(array.conductance[:, 2], torch.full((5,), 0.004), rtol=1e-6, atol=0)
 
 
 @pytest.mark.parametrize("device", [
     ConstantStepDevice(dw_min=0.02, w_max=1.0, w_min=-1.0, dw_min_dtod=0.3),
     SoftBoundsDevice(dw_min=0.02, w_max=1.0, w_min=-1.0, dw_min_dtod=0.3, w_max_dtod=0.2),
 ])
-def test_sparse_application_equals_whole_array_application(device, monkeypatch):
+@pytest.mark.parametrize("kernel", ["auto", "torch"])
+def test_sparse_application_equals_whole_array_application(device, kernel):
     """Without cycle-to-cycle noise and with pulses of one sign per device (no random-order
-    spread) the response is deterministic given the counts, so updating only the pulsed devices
-    must give exactly the whole-array result over many updates."""
-    results = []
-    monkeypatch.setattr(update_module, "_batch_trains_cheaper", lambda *args: True)  # same draws
-    for fraction in (-1.0, math.inf):
-        monkeypatch.setattr(update_module, "SPARSE_FRACTION", fraction)
-        array = CrossbarArray(30, 50, device, seed=3)
-        generator = torch.Generator().manual_seed(5)
-        array.set_weight(torch.rand(30, 50, generator=generator) - 0.5)
-        for _ in range(20):
-            x = torch.rand(32, 50, generator=generator)
-            d = torch.rand(32, 30, generator=generator) * 0.03 * (1 - 2 * (torch.arange(30) % 2))  # fixed sign per row
-            array.pulse_update(x, d, 1.0)
-        results.append(array.conductance.clone())
-    assert torch.equal(results[0], results[1])
+    spread) the response is deterministic given the counts, so applying only the pulsed devices
+    (listed counts) gives exactly the whole-array result, over many updates."""
+    from analogtrain.crossbar.update import PulseCounts, apply_pulse_counts_jointly, draw_pulse_counts
+
+    generator = torch.Generator().manual_seed(5)
+    array = CrossbarArray(30, 50, device, seed=3)
+    listed = (torch.rand(30, 50, generator=generator) - 0.5).clamp(-0.9, 0.9)
+    whole = listed.clone()
+    config = UpdateConfig(strategy="trains", kernel=kernel)
+    for _ in range(20):
+        x = torch.rand(32, 50, generator=generator)
+        d = torch.rand(32, 30, generator=generator) * 0.03 * (1 - 2 * (torch.arange(30) % 2))  # fixed sign per row
+        counts = draw_pulse_counts((30, 50), device, x, d, 0.05, config, generator)
+        n_up, n_down = torch.zeros(1500), torch.zeros(1500)
+        if counts.index is None:
+            n_up, n_down = counts.n_up, counts.n_down
+        else:
+            n_up[counts.index], n_down[counts.index] = counts.n_up, counts.n_down
+        pulsed = (n_up + n_down).nonzero().squeeze(1)
+        assert 0 < pulsed.numel() < 1500
+        as_list = PulseCounts(n_up[pulsed], n_down[pulsed], pulsed, counts.pulses)
+        as_whole = PulseCounts(n_up, n_down, None, counts.pulses)
+        listed = apply_pulse_counts_jointly(device, [(listed, array.params, as_list, None, None)], kernel)[0]
+        whole = apply_pulse_counts_jointly(device, [(whole, array.params, as_whole, None, None)], kernel)[0]
+        assert torch.equal(listed, whole)
+    assert not torch.equal(listed, whole.new_zeros(whole.shape))
 
 
 @pytest.mark.parametrize("column_list", [[2], [0, 5]])

@@ -24,7 +24,7 @@ from analogtrain.devices import (
     SoftBoundsDevice,
     get_device,
 )
-from analogtrain import compiled
+from analogtrain.devices import kernels
 from analogtrain.errors import ConfigError
 
 MODELS = ["constant-step", "soft-bounds", "linear-step", "power-step", "exp-step", "piecewise", "abrupt"]
@@ -337,27 +337,29 @@ def _moments(x: np.ndarray) -> tuple[float, float, float]:
 
 
 CASES = [(20, 0), (0, 20), (15, 10)]
-#: The affine models' closed form exists twice, as tensor operations and as a compiled loop (the
-#: CPU default, :mod:`analogtrain.devices.compiled`): both are checked against the pulse sequence.
+#: The affine models' closed form runs as tensor operations and, compiled from the same formulas,
+#: as a CPU loop (:mod:`analogtrain.devices.kernels`): both are checked against the pulse sequence.
 MODEL_CODES = [(model, "tensor") for model in MODELS] + [(model, "compiled") for model in AFFINE]
 
 
-def use_code(code: str, monkeypatch) -> None:
-    monkeypatch.setattr(compiled, "enabled", code == "compiled")
+def apply_pulses(device, code: str, w, p, n_up, n_down, generator):
+    """``device.apply_pulses`` by the tensor code, or by the family's compiled kernel."""
+    if code == "compiled":
+        return kernels.respond(device, w, p, n_up, n_down, generator)
+    return device.apply_pulses(w, p, n_up, n_down, generator)
 
 
 @pytest.mark.parametrize("model, code", MODEL_CODES)
 @pytest.mark.parametrize("n_up, n_down", CASES)
-def test_apply_pulses_matches_repeated_pulses_in_mean(model, code, n_up, n_down, monkeypatch):
+def test_apply_pulses_matches_repeated_pulses_in_mean(model, code, n_up, n_down):
     """Same devices (d2d on), random order: paired mean difference within 4 standard errors."""
-    use_code(code, monkeypatch)
     device = make(model, dw_min=0.005 if model != "abrupt" else 0.02)
     n = 4000
     generator = gen(70 + MODELS.index(model))
     p = device.sample((n,), generator)
     w0 = at_fraction(p, 0.5)
     by_pulse = pulse_sequence(device, w0, p, random_order(n_up, n_down, n, generator), generator)
-    at_once = device.apply_pulses(w0, p, counts(n, n_up), counts(n, n_down), generator)
+    at_once = apply_pulses(device, code, w0, p, counts(n, n_up), counts(n, n_down), generator)
     difference = (by_pulse - at_once).double().numpy()
     standard_error = difference.std() / math.sqrt(n)
     assert abs(difference.mean()) < 4 * standard_error + 1e-7, (difference.mean(), standard_error)
@@ -369,9 +371,8 @@ def test_apply_pulses_matches_repeated_pulses_in_mean(model, code, n_up, n_down,
 
 @pytest.mark.parametrize("model, code", MODEL_CODES)
 @pytest.mark.parametrize("n_up, n_down", CASES)
-def test_apply_pulses_matches_repeated_pulses_in_variance(model, code, n_up, n_down, monkeypatch):
+def test_apply_pulses_matches_repeated_pulses_in_variance(model, code, n_up, n_down):
     """Identical devices (no d2d): the spread of the result comes from c2c noise and order."""
-    use_code(code, monkeypatch)
     device = make(model, variation=False, dw_min=0.005 if model != "abrupt" else 0.02,
                   dw_min_std=0.3)
     n = 6000
@@ -379,7 +380,7 @@ def test_apply_pulses_matches_repeated_pulses_in_variance(model, code, n_up, n_d
     p = device.sample((n,), generator)
     w0 = at_fraction(p, 0.5)
     by_pulse = pulse_sequence(device, w0, p, random_order(n_up, n_down, n, generator), generator)
-    at_once = device.apply_pulses(w0, p, counts(n, n_up), counts(n, n_down), generator)
+    at_once = apply_pulses(device, code, w0, p, counts(n, n_up), counts(n, n_down), generator)
     m1, v1, se1 = _moments(by_pulse.double().numpy())
     m2, v2, se2 = _moments(at_once.double().numpy())
     assert abs(m1 - m2) < 4 * math.sqrt((v1 + v2) / n) + 1e-7
@@ -387,16 +388,15 @@ def test_apply_pulses_matches_repeated_pulses_in_variance(model, code, n_up, n_d
 
 
 @pytest.mark.parametrize("model, code", MODEL_CODES)
-def test_apply_pulses_spread_from_random_order(model, code, monkeypatch):
+def test_apply_pulses_spread_from_random_order(model, code):
     """No cycle-to-cycle noise: mixed pulses still spread the result through their order."""
-    use_code(code, monkeypatch)
     device = make(model, variation=False, dw_min=0.01 if model != "abrupt" else 0.02, dw_min_std=0.0)
     n = 6000
     generator = gen(110 + MODELS.index(model))
     p = device.sample((n,), generator)
     w0 = at_fraction(p, 0.5)
     by_pulse = pulse_sequence(device, w0, p, random_order(20, 15, n, generator), generator)
-    at_once = device.apply_pulses(w0, p, torch.full((n,), 20.0), torch.full((n,), 15.0), generator)
+    at_once = apply_pulses(device, code, w0, p, torch.full((n,), 20.0), torch.full((n,), 15.0), generator)
     m1, v1, se1 = _moments(by_pulse.double().numpy())
     m2, v2, se2 = _moments(at_once.double().numpy())
     # The generic integration follows the mean path, so a kink of the step inside the spread
@@ -412,10 +412,10 @@ def test_apply_pulses_spread_from_random_order(model, code, monkeypatch):
 
 @pytest.mark.parametrize("model", AFFINE)
 @pytest.mark.parametrize("std", [0.3, 0.0])
-def test_device_result_does_not_depend_on_other_devices_pulses(model, std):
-    """The closed form computes the general (both signs) spread only for the devices that have
-    pulses of both signs when they are few, and for all of them otherwise: either way a device's
-    result depends on its own state, parameters, pulses and normal draw alone, bit for bit."""
+@pytest.mark.parametrize("code", ["tensor", "compiled"])
+def test_device_result_does_not_depend_on_other_devices_pulses(model, std, code):
+    """A device's result depends on its own state, parameters, pulses and normal draw alone, bit
+    for bit, whether few or all of the other devices have pulses of both signs."""
     device = make(model, dw_min=0.005, dw_min_std=std)
     n, few = 203, 23
     for seed in range(5):
@@ -427,8 +427,8 @@ def test_device_result_does_not_depend_on_other_devices_pulses(model, std):
         down[:few] = torch.randint(1, 20, (few,), generator=generator).float()
         up_all, down_all = torch.full((n,), 10.0), torch.full((n,), 7.0)  # all mixed
         up_all[:few], down_all[:few] = up[:few], down[:few]
-        sparse = device.apply_pulses(w0, p, up, down, gen(1))
-        dense = device.apply_pulses(w0, p, up_all, down_all, gen(1))
+        sparse = apply_pulses(device, code, w0, p, up, down, gen(1))
+        dense = apply_pulses(device, code, w0, p, up_all, down_all, gen(1))
         assert torch.equal(sparse[:few], dense[:few])
         assert not torch.equal(sparse[few:], dense[few:])
 
@@ -436,7 +436,7 @@ def test_device_result_does_not_depend_on_other_devices_pulses(model, std):
 @pytest.mark.parametrize("model", AFFINE)
 @pytest.mark.parametrize("std", [0.3, 0.0])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_compiled_response_equals_the_tensor_response(model, std, dtype, monkeypatch):
+def test_compiled_response_equals_the_tensor_response(model, std, dtype):
     """The compiled loop and the tensor operations give the same new weights from the same normal
     draws, up to float rounding (the loop computes in float64): devices with pulses of one sign,
     of both signs, and none, near and away from their bounds, as a vector and as an array."""
@@ -452,10 +452,8 @@ def test_compiled_response_equals_the_tensor_response(model, std, dtype, monkeyp
     for shape in [(40, 50), (2000,)]:
         args = [t.reshape(shape) for t in (w, n_up, n_down)]
         params = {key: value.reshape(shape) for key, value in p.items()}
-        use_code("compiled", monkeypatch)
-        fast = device.apply_pulses(*args[:1], params, *args[1:], gen(1))
-        use_code("tensor", monkeypatch)
-        reference = device.apply_pulses(*args[:1], params, *args[1:], gen(1))
+        fast = kernels.respond(device, args[0], params, *args[1:], gen(1))
+        reference = device.apply_pulses(args[0], params, *args[1:], gen(1))
         assert fast.shape == reference.shape and fast.dtype == reference.dtype
         assert float((fast - reference).abs().max()) <= tolerance
         assert not torch.equal(fast, args[0])  # the pulses moved the weights

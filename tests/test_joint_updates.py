@@ -11,22 +11,22 @@ import pytest
 import torch
 from torch import nn
 
-from analogtrain import compiled
 from analogtrain.algorithms import AnalogSGDConfig, SHDConfig, TikiTakaConfig
 from analogtrain.crossbar import CrossbarArray, PulseWrite, UpdateConfig, pulse_update_arrays
-from analogtrain.devices import ConstantStepDevice, ExpStepDevice, SoftBoundsDevice
+from analogtrain.devices import AffineStepDevice, ConstantStepDevice, ExpStepDevice, SoftBoundsDevice
+from analogtrain.devices import affine, kernels
 from analogtrain.nn import AnalogSGD, convert
 
 SOFT = SoftBoundsDevice(dw_min=0.001, w_max=0.6, w_min=-0.6, dw_min_dtod=0.3, dw_min_std=0.3, w_max_dtod=0.3,
                         w_min_dtod=0.3, up_down_dtod=0.01)
 
 
-def _arrays(device, seed: int) -> list[CrossbarArray]:
+def _arrays(device, seed: int, kernel: str = "auto") -> list[CrossbarArray]:
     """Arrays of different shapes and pulse densities: a large sparse one, a small dense one and a
     medium one, each with its own seed; started away from zero."""
     arrays = []
     for i, (out, inp) in enumerate([(64, 200), (4, 6), (32, 48)]):
-        array = CrossbarArray(out, inp, device, seed=seed + i)
+        array = CrossbarArray(out, inp, device, seed=seed + i, update=UpdateConfig(kernel=kernel))
         array.program(torch.empty(out, inp).uniform_(-0.3, 0.3, generator=torch.Generator().manual_seed(seed + 10 + i)))
         arrays.append(array)
     return arrays
@@ -48,14 +48,13 @@ def _state(array: CrossbarArray):
 
 @pytest.mark.parametrize("device", [SOFT, SOFT.replace(dw_min_std=0.0), ExpStepDevice(dw_min=0.01, dw_min_std=0.2)],
                          ids=["soft-bounds", "soft-bounds-no-c2c", "exp-step"])
-@pytest.mark.parametrize("code", ["compiled", "tensor"])
-def test_joint_writes_equal_one_by_one(device, code, monkeypatch):
+@pytest.mark.parametrize("kernel", ["auto", "torch"])
+def test_joint_writes_equal_one_by_one(device, kernel):
     """The same writes, jointly and one at a time, leave the same conductances, generator states
     and operation counts; this holds whether the device model is applied in one call (affine with
     cycle-to-cycle noise) or array by array (the others), with the compiled loops (the CPU
     default) and with the tensor code."""
-    monkeypatch.setattr(compiled, "enabled", code == "compiled")
-    joint, single = _arrays(device, 3), _arrays(device, 3)
+    joint, single = _arrays(device, 3, kernel), _arrays(device, 3, kernel)
     start = [array.conductance.clone() for array in joint]
     for round_seed in range(4):
         pulses = pulse_update_arrays(_writes(joint, 100 + round_seed))
@@ -79,7 +78,6 @@ def test_joint_writes_equal_one_by_one(device, code, monkeypatch):
 def test_joint_application_is_used_for_affine_devices_with_noise(monkeypatch):
     """With equal affine devices (cycle-to-cycle noise on) the tensor response is computed once
     per round (the compiled loops, the CPU default, write each array in place instead: next test)."""
-    monkeypatch.setattr(compiled, "enabled", False)
     calls = []
     original = SoftBoundsDevice.apply_pulses
 
@@ -88,7 +86,7 @@ def test_joint_application_is_used_for_affine_devices_with_noise(monkeypatch):
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(SoftBoundsDevice, "apply_pulses", counting)
-    arrays = _arrays(SOFT, 5)
+    arrays = _arrays(SOFT, 5, kernel="torch")
     pulse_update_arrays(_writes(arrays, 7))
     assert len(calls) == 1
 
@@ -96,30 +94,31 @@ def test_joint_application_is_used_for_affine_devices_with_noise(monkeypatch):
 
 def test_compiled_response_writes_every_array_in_place(monkeypatch):
     """On CPU the affine devices' compiled response takes all arrays of a round in one call and
-    writes their listed devices in place (no gathered copy goes through ``apply_pulses``)."""
-    monkeypatch.setattr(compiled, "enabled", True)
+    writes their listed devices in place, array by array (no gathered copy goes through
+    ``apply_pulses``)."""
     calls, gathered = [], []
-    original = SoftBoundsDevice.apply_pulses_in_place
+    original = kernels.affine_in_place
 
-    def counting(self, writes):
-        calls.append(len(writes))
-        return original(self, writes)
+    def counting(device, weights, *args):
+        calls.append(weights.numel())
+        return original(device, weights, *args)
 
-    monkeypatch.setattr(SoftBoundsDevice, "apply_pulses_in_place", counting)
-    monkeypatch.setattr(SoftBoundsDevice, "apply_pulses", lambda *args, **kwargs: gathered.append(1))
+    monkeypatch.setitem(kernels._KERNELS, AffineStepDevice, counting)
+    monkeypatch.setattr(affine, "affine_response", lambda *args, **kwargs: gathered.append(1))
     arrays = _arrays(SOFT, 5)
     before = [array.conductance.clone() for array in arrays]
     conductances = [array.conductance for array in arrays]
     pulse_update_arrays(_writes(arrays, 7))
-    assert calls == [3] and not gathered
+    assert calls == [array.conductance.numel() for array in arrays] and not gathered
     assert all(array.conductance is tensor for array, tensor in zip(arrays, conductances))  # in place
     assert all(not torch.equal(array.conductance, start) for array, start in zip(arrays, before))
+
 
 def test_write_to_the_same_array_twice_applies_in_order():
     """Two writes to one array in one call: the second sees the first (as two calls would)."""
     device = ConstantStepDevice(dw_min=0.01, w_max=1.0, w_min=-1.0)
-    a = CrossbarArray(2, 3, device, update=UpdateConfig(mode="none"), seed=0)
-    b = CrossbarArray(2, 3, device, update=UpdateConfig(mode="none"), seed=0)
+    a = CrossbarArray(2, 3, device, update=UpdateConfig(strategy="none"), seed=0)
+    b = CrossbarArray(2, 3, device, update=UpdateConfig(strategy="none"), seed=0)
     x, d = torch.ones(1, 3), torch.ones(1, 2)
     pulse_update_arrays([PulseWrite(a, d, 0.1, x=x), PulseWrite(a, d, 0.2, x=x)])
     b.pulse_update(x, d, 0.1)

@@ -35,7 +35,7 @@ ATOL = 2e-5
 RTOL = 1e-4
 LR = 0.1
 #: Wide bounds so that programming never clips; mode "none" is the exact float update.
-EXACT = AnalogSGDConfig(device=ConstantStepDevice(w_min=-10.0, w_max=10.0), update=UpdateConfig(mode="none"))
+EXACT = AnalogSGDConfig(device=ConstantStepDevice(w_min=-10.0, w_max=10.0), update=UpdateConfig(strategy="none"))
 
 
 def _compare_step(torch_module, analog_module, make_input, weights, loss_fn=lambda y: (y**2).sum()):

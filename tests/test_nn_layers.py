@@ -27,7 +27,7 @@ def _one_thread():
 NOISY = SoftBoundsDevice(dw_min=0.02, w_max=1.0, w_min=-1.0, dw_min_dtod=0.3, dw_min_std=0.3,
                          w_max_dtod=0.2, w_min_dtod=0.2, up_down_dtod=0.05)
 SHD = SHDConfig(device_a=NOISY, device_c=NOISY, transfer_every=2)
-EXACT = AnalogSGDConfig(device=ConstantStepDevice(w_min=-10.0, w_max=10.0), update=UpdateConfig(mode="none"))
+EXACT = AnalogSGDConfig(device=ConstantStepDevice(w_min=-10.0, w_max=10.0), update=UpdateConfig(strategy="none"))
 
 
 class Mixed(nn.Module):

@@ -103,6 +103,14 @@ def test_every_model_trains_and_writes_its_outputs(tmp_path, model, dataset, alg
     assert summary["analog_layers"] and all(
         layer["operations"]["serial_operations"] == 0 for layer in summary["analog_layers"].values()
     )
+    # Every layer reports how its arrays' pulse updates were counted (the auto rule's choices).
+    written = json.loads((out / "summary.json").read_text())
+    strategies = {"trains-listed", "trains-products", "moments", "columns"}
+    for layer in written["analog_layers"].values():
+        used = {name for counts in layer["update_strategies"].values() for name in counts}
+        assert used and used <= strategies, layer["update_strategies"]
+        assert sum(layer["operations"]["strategies"].values()) == sum(
+            sum(counts.values()) for counts in layer["update_strategies"].values())
     with (out / "metrics.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == ["epoch", "split", "loss", "accuracy", "lr", "wall_time_s"]

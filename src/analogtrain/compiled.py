@@ -1,46 +1,49 @@
-"""Compiled CPU loops (numba) for the two hot spots of the aggregate pulse update.
+"""Compiling elementwise physics for CPU loops (numba), from the one source the tensor code runs.
 
-On CPU the aggregate update of a training step is hundreds of small tensor operations, each
-costing a few microseconds whatever its size. Two parts are written a second time as plain loops
-and compiled by numba (a pip wheel with its own LLVM; no system compiler):
+A formula of this package (e.g. the closed-form response of an affine device,
+:mod:`analogtrain.devices.affine`) is written once as a plain Python function of its operands,
+with arithmetic operators and the few functions of :mod:`analogtrain.elementwise` (``exp``,
+``expm1``, ``sqrt``, ``maximum``, ``where``, ``clip``). Called on tensors it is the reference:
+readable, on any torch device. :func:`scalar_twin` compiles *the same code object* with those names
+bound to scalar functions instead, so a CPU loop can evaluate it per element without temporaries —
+the equation exists once, and the loop is tested equal to the tensor code.
 
-* :func:`analogtrain.crossbar.compiled.unit_coincidences` — the train comparisons and the
-  coincidence list of an update whose trains are one slot long (the usual small update);
-* :func:`analogtrain.devices.compiled.affine_response_at` — the closed-form response of the affine
-  devices (constant, linear and soft-bounds steps) to n⁺ up and n⁻ down pulses.
-
-Both take their random numbers from the arrays' own ``torch.Generator`` s, and their results are
-those of the PyTorch code they replace (tested: the same coincidence counts from the same
-uniforms, the same device response up to float rounding). CUDA tensors, other dtypes than
-float32/float64, and runs with the environment variable ``ANALOGTRAIN_COMPILED=0`` use the PyTorch
-code. The first call compiles (a few seconds); the result is cached on disk beside the package.
+Which code runs is chosen per array by ``UpdateConfig.kernel`` (``"auto"``: the compiled loops on
+CPU tensors of float32/float64, the tensor code elsewhere; ``"torch"``: always the tensor code),
+never by a global flag. numba is a dependency (a pip wheel with its own LLVM; no system compiler);
+the first call compiles (a few seconds) and the result is cached on disk beside the package.
 """
 
 from __future__ import annotations
 
-import os
+import math
+import types
 
 import torch
 
-try:  # numba is a dependency; without it (or with ANALOGTRAIN_COMPILED=0) the PyTorch code runs
+try:  # numba is a dependency; without it the tensor code runs everywhere
     from numba import njit as _njit
 except ImportError:  # pragma: no cover - exercised only where numba cannot be installed
     _njit = None
 
-#: Whether the compiled loops are used where they apply (tests switch it off to run the PyTorch code).
-enabled = _njit is not None and os.environ.get("ANALOGTRAIN_COMPILED", "1") != "0"
+#: Whether numba is importable (it is a dependency; False only on a broken install).
+AVAILABLE = _njit is not None
 
 
-def njit(function):
-    """``numba.njit`` with an on-disk cache (the plain function where numba is missing)."""
+def njit(function=None, *, inline: bool = False):
+    """``numba.njit`` with an on-disk cache (the plain function where numba is missing);
+    ``inline=True``: inlined into its callers (small scalar functions called per element)."""
+    if function is None:
+        return lambda f: njit(f, inline=inline)
     if _njit is None:  # pragma: no cover
         return function
-    return _njit(cache=True)(function)
+    return _njit(cache=True, inline="always" if inline else "never")(function)
 
 
-def applies(*tensors: torch.Tensor) -> bool:
-    """Whether the compiled loops may take these tensors: enabled, on CPU, float32 or float64."""
-    return enabled and all(
+def applies(kernel: str, *tensors: torch.Tensor) -> bool:
+    """Whether the compiled loops take these tensors under the choice ``kernel``: ``"auto"``,
+    numba present, every tensor on CPU and float32 or float64."""
+    return kernel == "auto" and AVAILABLE and all(
         t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64) for t in tensors
     )
 
@@ -50,3 +53,69 @@ def as_numpy(tensor: torch.Tensor):
     if tensor.requires_grad:
         tensor = tensor.detach()
     return (tensor if tensor.is_contiguous() else tensor.contiguous()).numpy()
+
+
+@njit(inline=True)
+def _expm1(z):
+    """eᶻ − 1: its Taylor series through z⁹ for |z| < 1/32 (truncation below 10⁻¹⁸ relative,
+    under double rounding), else the library's. The small arguments are the common case (a few
+    pulses of a device with thousands of states) and the series is several times faster."""
+    if abs(z) < 0.03125:
+        return z * (1.0 + z * (0.5 + z * (1.0 / 6.0 + z * (1.0 / 24.0 + z * (1.0 / 120.0 + z * (
+            1.0 / 720.0 + z * (1.0 / 5040.0 + z * (1.0 / 40320.0 + z * (1.0 / 362880.0)))))))))
+    return math.expm1(z)
+
+
+@njit(inline=True)
+def _exp(z):
+    """eᶻ (1 + :func:`_expm1` for small |z|)."""
+    if abs(z) < 0.03125:
+        return 1.0 + _expm1(z)
+    return math.exp(z)
+
+
+@njit(inline=True)
+def _maximum(a, b):
+    return a if a > b else b
+
+
+@njit(inline=True)
+def _minimum(a, b):
+    return a if a < b else b
+
+
+@njit(inline=True)
+def _where(condition, a, b):
+    return a if condition else b
+
+
+@njit(inline=True)
+def _clip(value, low, high):
+    return min(max(value, low), high)
+
+
+#: The scalar meaning of the names of :mod:`analogtrain.elementwise` inside a compiled loop.
+SCALAR_FUNCTIONS = {
+    "exp": _exp,
+    "expm1": _expm1,
+    "log1p": math.log1p,
+    "sqrt": math.sqrt,
+    "maximum": _maximum,
+    "minimum": _minimum,
+    "where": _where,
+    "clip": _clip,
+}
+
+
+def scalar_twin(function, **names):
+    """``function``'s own code compiled with the elementwise names bound to scalar functions
+    (:data:`SCALAR_FUNCTIONS`) and any other global it calls bound to ``names`` (e.g. the scalar
+    twins of the formulas it is built from). The source — hence the equation — is not copied."""
+    namespace = dict(function.__globals__)
+    namespace.update(SCALAR_FUNCTIONS)
+    namespace.update(names)
+    twin = types.FunctionType(function.__code__, namespace, function.__name__, function.__defaults__,
+                              function.__closure__)
+    twin.__qualname__ = f"{function.__qualname__}__scalar"
+    twin.__module__ = function.__module__
+    return njit(twin, inline=True)

@@ -4,7 +4,7 @@ from analogtrain.crossbar.array import CrossbarArray, PulseWrite, make_generator
 from analogtrain.crossbar.calibration import CalibrationReport, calibrate_symmetry_point
 from analogtrain.crossbar.io import IOConfig, analog_read
 from analogtrain.crossbar.operations import OperationCounter
-from analogtrain.crossbar.update import UPDATE_MODES, UpdateConfig, pulse_update
+from analogtrain.crossbar.update import STRATEGIES, UpdateConfig, pulse_update
 
 __all__ = [
     "CrossbarArray",
@@ -16,7 +16,7 @@ __all__ = [
     "IOConfig",
     "analog_read",
     "OperationCounter",
-    "UPDATE_MODES",
+    "STRATEGIES",
     "UpdateConfig",
     "pulse_update",
 ]

@@ -33,9 +33,9 @@ from analogtrain.crossbar.update import (
     UpdateConfig,
     apply_pulse_counts_jointly,
     column_pulse_counts,
-    column_pulse_update,
     draw_pulse_counts,
-    pulse_update,
+    exact_update,
+    one_hot_inputs,
 )
 from analogtrain.devices.base import DeviceParameters, PulsedDevice
 from analogtrain.errors import ConfigError
@@ -252,7 +252,7 @@ class CrossbarArray:
 
     def pulse_update_columns(self, columns: torch.Tensor, d: torch.Tensor, lr: float) -> float:
         """Pulse update of ``ΔW[:, c_s] = −lr·δ_s``: the update with one-hot inputs ``x_s = e_{c_s}``
-        (a transfer's write), drawn directly per column (:func:`~analogtrain.crossbar.update.column_pulse_update`).
+        (a transfer's write), drawn directly per column (:mod:`analogtrain.crossbar.update.columns`).
 
         ``columns``: (k,) distinct column indices; ``d``: (k, out). Returns the device pulses.
         """
@@ -366,7 +366,7 @@ class CrossbarArray:
     def __repr__(self) -> str:
         return (
             f"CrossbarArray({self.out_features}×{self.in_features}, device={self.device_model.model}, "
-            f"mode={self.update_config.mode}, reference={'yes' if self.reference is not None else 'no'})"
+            f"strategy={self.update_config.strategy}, reference={'yes' if self.reference is not None else 'no'})"
         )
 
 
@@ -389,7 +389,7 @@ def pulse_update_arrays(writes: list[PulseWrite]) -> list[float]:
     """Apply pulse updates of several arrays; returns the device pulses of each write.
 
     The writes of one call must not depend on each other (a write to an array already written in
-    this call is applied after the earlier ones). In the aggregate mode every array draws its
+    this call is applied after the earlier ones). Every array draws its
     counts from its own generator, then the arrays of equal device models are updated in one call
     (:func:`~analogtrain.crossbar.update.apply_pulse_counts_jointly`), with the same result as one
     by one: one network's training step pays the fixed cost of the tensor operations of the
@@ -417,20 +417,23 @@ def _pulse_update_arrays(writes: list[PulseWrite]) -> list[float]:
             continue
         inputs, d, lr = checked
         config, model = array.update_config, array.device_model
-        if config.mode != "aggregate":
-            update = pulse_update if write.columns is None else column_pulse_update
-            weights, pulses = update(array.conductance, array.params, model, inputs, d, lr, config,
-                                     array.generator, array._stacked_params())
+        if config.strategy in ("exact", "none"):
+            x = inputs if write.columns is None else one_hot_inputs(inputs, array.in_features, d)
+            weights, pulses = exact_update(array.conductance, array.params, model, x, d, lr, config, array.generator)
             _store(array, weights)
             _count(array, d.shape[0], pulses)
+            array.operations.count_strategy(config.strategy)
             results[i] = pulses
             continue
-        draw = draw_pulse_counts if write.columns is None else column_pulse_counts
-        counts = draw(array.shape, model, inputs, d, lr, config, array.generator)
+        if write.columns is None:
+            counts = draw_pulse_counts(array.shape, model, inputs, d, lr, config, array.generator)
+        else:
+            counts = column_pulse_counts(array.shape, model.granularity, inputs, d, lr, config, array.generator)
         if counts is None:
             _count(array, d.shape[0], 0.0)
         else:
             array.operations.parallel_updates += d.shape[0]
+            array.operations.count_strategy(counts.strategy)
             pending.append((i, array, counts))
     _apply_pending(pending, results)
     return results
@@ -455,7 +458,8 @@ def _apply_pending(pending: list[tuple[int, CrossbarArray, PulseCounts]], result
         for group in groups:
             first = group[0][1]
             if (first.device_model == array.device_model and first.dtype == array.dtype
-                    and first.torch_device == array.torch_device):
+                    and first.torch_device == array.torch_device
+                    and first.update_config.kernel == array.update_config.kernel):
                 group.append(item)
                 break
         else:
@@ -465,7 +469,8 @@ def _apply_pending(pending: list[tuple[int, CrossbarArray, PulseCounts]], result
                 for _, array, counts in group]
         cached = [array._weight_is_cached() for _, array, _ in group]
         for (i, array, counts), weights, was_cached in zip(
-                group, apply_pulse_counts_jointly(group[0][1].device_model, jobs), cached):
+                group, apply_pulse_counts_jointly(group[0][1].device_model, jobs, group[0][1].update_config.kernel),
+                cached):
             _store(array, weights)
             if was_cached and counts.index is not None and 8 * counts.index.numel() < weights.numel():
                 array._refresh_weight_at(counts.index)  # else: the next read recomputes it whole

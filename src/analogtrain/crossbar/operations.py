@@ -23,15 +23,28 @@ class OperationCounter:
     device_pulses: float = 0.0
     programming: int = 0
     serial_operations: int = 0
+    strategies: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def count_strategy(self, name: str) -> None:
+        """Record one pulse update counted by the strategy ``name``."""
+        self.strategies[name] = self.strategies.get(name, 0) + 1
 
     def as_dict(self) -> dict[str, float]:
         return dataclasses.asdict(self)
 
     def load(self, values: dict[str, float]) -> None:
         for key, value in values.items():
-            setattr(self, key, type(getattr(self, key))(value))
+            if key == "strategies":
+                self.strategies = {str(name): int(count) for name, count in value.items()}
+            else:
+                setattr(self, key, type(getattr(self, key))(value))
 
     def __add__(self, other: "OperationCounter") -> "OperationCounter":
+        strategies = dict(self.strategies)
+        for name, count in other.strategies.items():
+            strategies[name] = strategies.get(name, 0) + count
         return OperationCounter(
-            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in dataclasses.fields(self)}
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in dataclasses.fields(self)
+               if f.name != "strategies"},
+            strategies=strategies,
         )

@@ -1,7 +1,7 @@
 """Device models: the pulse response of one kind of resistive crosspoint device."""
 
+from analogtrain.devices.affine import AffineStepDevice
 from analogtrain.devices.base import (
-    AffineStepDevice,
     DeviceParameters,
     PulsedDevice,
     device_models,

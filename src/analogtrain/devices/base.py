@@ -31,7 +31,6 @@ import dataclasses
 import math
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 
 from analogtrain.config import (
@@ -40,8 +39,6 @@ from analogtrain.config import (
     check_positive,
     check_range,
 )
-from analogtrain import compiled
-from analogtrain.compiled import as_numpy
 from analogtrain.errors import ConfigError
 
 #: Per-crosspoint parameters of an array: name -> tensor of the array's shape.
@@ -85,56 +82,6 @@ def randn(shape, generator: torch.Generator | NoiseSegments | None, like: torch.
     return torch.randn(shape, generator=generator, device=device, dtype=dtype or torch.float32)
 
 
-#: The per-device parameters of the affine response, in the order of
-#: :func:`analogtrain.devices.compiled.affine_response_at`.
-_AFFINE_PARAMETERS = ("dw_up", "dw_down", "c_up", "c_down", "log_keep_up", "log_keep_down", "w_min", "w_max")
-
-
-def _parameter_rows(params: dict) -> np.ndarray:
-    """The rows of the affine parameters in a stack of ``params`` (in the dict's order)."""
-    names = list(params)
-    return np.array([names.index(name) for name in _AFFINE_PARAMETERS], dtype=np.int64)
-
-
-class _Constants:
-    """0-dimensional tensors of the constants of the closed-form response, per dtype and device."""
-
-    def __init__(self, dtype: torch.dtype, device: torch.device) -> None:
-        def make(value: float) -> torch.Tensor:
-            return torch.tensor(value, dtype=dtype, device=device)
-
-        self.tiny, self.one, self.two, self.half = make(1e-30), make(1.0), make(2.0), make(0.5)
-        self.minus_two, self.twelfth, self.series_17_360 = make(-2.0), make(1.0 / 12.0), make(17.0 / 360.0)
-        self._make = make
-        self._values: dict[float, torch.Tensor] = {}
-
-    def value(self, constant: float) -> torch.Tensor:
-        """Any other fixed constant, made once (the cache is never emptied: not for varying values)."""
-        if constant not in self._values:
-            self._values[constant] = self._make(constant)
-        return self._values[constant]
-
-    def std_squared(self, std: float) -> torch.Tensor:
-        return self.value(std * std)
-
-
-_CONSTANTS: dict[tuple[torch.dtype, torch.device], _Constants] = {}
-
-
-def _constants(like: torch.Tensor) -> _Constants:
-    key = (like.dtype, like.device)
-    if key not in _CONSTANTS:
-        _CONSTANTS[key] = _Constants(like.dtype, like.device)
-    return _CONSTANTS[key]
-
-
-def scalar_constant(value: float, like: torch.Tensor) -> torch.Tensor:
-    """A cached 0-dimensional tensor of the fixed constant ``value`` with the dtype and device of
-    ``like``: an operation with a Python number converts it to a tensor every time, which costs
-    more than a small operation itself."""
-    return _constants(like).value(value)
-
-
 def _phi1(z: torch.Tensor) -> torch.Tensor:
     """(eᶻ − 1)/z, 1 at z = 0."""
     small = z.abs() < 1e-6
@@ -154,15 +101,6 @@ def _log_mean(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Logarithmic mean (y − x)/ln(y/x) of non-negative x, y: ∫₀¹ of the exponential from x to y."""
     x, y = x.clamp(min=1e-30), y.clamp(min=1e-30)
     return x * _phi1(torch.log(y / x))
-
-
-def _exp_variance(a: torch.Tensor) -> torch.Tensor:
-    """Variance of e^{a·s} for s uniform on [0, 1] (series for small |a|)."""
-    small = a.abs() < 0.1
-    safe = torch.where(small, 1.0, a)
-    exact = _phi1(2.0 * safe) - _phi1(safe) ** 2
-    series = a * a * (1.0 / 12.0 + a / 12.0 + a * a * (17.0 / 360.0))
-    return torch.where(small, series, exact)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -331,17 +269,6 @@ class PulsedDevice(Config):
         The generic response is not (its number of sub-steps depends on the largest count)."""
         return False
 
-    def apply_pulses_in_place(self, writes) -> bool:
-        """Apply listed pulses to several arrays in place, if this model has a faster way than
-        :meth:`apply_pulses` on gathered devices (False: it has not, nothing was done).
-
-        ``writes``: (weights, params, index, n_up, n_down, generator, stacked) per array, with
-        ``index`` the flat positions of the listed devices (None: all, in order) and ``stacked``
-        the parameters as one (len(params), numel) tensor in the order of ``params`` (or None).
-        The result and the normal draws must be those of :meth:`apply_pulses` on each array's
-        listed devices."""
-        return False
-
     def apply_pulses(
         self,
         w: torch.Tensor,
@@ -476,203 +403,3 @@ class PulsedDevice(Config):
     def response_curve(self, w: torch.Tensor, p: DeviceParameters) -> tuple[torch.Tensor, torch.Tensor]:
         """(Δw⁺(w), −Δw⁻(w)): the signed nominal steps, for plots."""
         return self.step_up(w, p), -self.step_down(w, p)
-
-
-@dataclasses.dataclass(frozen=True)
-class AffineStepDevice(PulsedDevice):
-    """Models whose one-pulse response is affine in w (constant, linear and soft-bounds steps).
-
-    With per-device coefficients, an up pulse maps ``w → (1 − c⁺)·w + Δw⁺`` and a down pulse
-    ``w → (1 − c⁻)·w − Δw⁻`` (c± ≥ 0 are the slopes of the step magnitudes). The linear parts of
-    these maps commute, so ``n⁺`` up and ``n⁻`` down pulses in any order multiply (w − w∞) by
-    ``L = (1 − c⁺)^{n⁺}(1 − c⁻)^{n⁻}``; with the continuous-mixing fixed point
-    ``w∞ = (n⁺Δw⁺ − n⁻Δw⁻)/(n⁺c⁺ + n⁻c⁻)`` this gives the closed form used by
-    :meth:`apply_pulses`::
-
-        w_n = L·w + (n⁺Δw⁺ − n⁻Δw⁻)·(1 − L)/(n⁺c⁺ + n⁻c⁻)
-
-    which is exact for pulses of one sign (the per-sample case) and exact to first order in the
-    step size for mixed signs (the offsets of non-commuting affine maps differ at O(c·Δw·n²)).
-    The result is spread by the summed cycle-to-cycle noise and, for mixed signs, by the random
-    order of the pulses, both in closed form (:meth:`_spread`). The symmetry point is
-    ``w* = (Δw⁺ − Δw⁻)/(c⁺ + c⁻)``.
-    """
-
-    closed_form_symmetry_point: ClassVar[bool] = True
-
-    def slopes(self, p: DeviceParameters) -> tuple[torch.Tensor, torch.Tensor]:
-        """(c⁺, c⁻) per device from the sampled parameters (each model defines these)."""
-        raise NotImplementedError
-
-    def derived_parameters(self, params):
-        c_up, c_down = self.slopes(params)
-        c_up, c_down = c_up.clamp(0.0, 0.999999), c_down.clamp(0.0, 0.999999)
-        return {
-            "c_up": c_up,
-            "c_down": c_down,
-            "log_keep_up": torch.log1p(-c_up),
-            "log_keep_down": torch.log1p(-c_down),
-        }
-
-    def coefficients(self, p: DeviceParameters) -> tuple[torch.Tensor, ...]:
-        """(Δw⁺, c⁺, Δw⁻, c⁻) per device: up step Δw⁺ − c⁺w, down step Δw⁻ + c⁻w."""
-        return p["dw_up"], p["c_up"], p["dw_down"], p["c_down"]
-
-    def step_up(self, w, p):
-        return (p["dw_up"] - p["c_up"] * w).clamp_(min=0.0)
-
-    def step_down(self, w, p):
-        return (p["dw_down"] + p["c_down"] * w).clamp_(min=0.0)
-
-    def applies_jointly(self) -> bool:
-        # Closed form, elementwise; one normal draw per device whenever there is cycle-to-cycle
-        # noise (without it, the draw depends on whether any device has mixed signs).
-        return self.dw_min_std > 0
-
-    def apply_pulses(self, w, p, n_up, n_down, generator=None):
-        if compiled.applies(w, n_up, n_down) and all(value.shape == w.shape for value in p.values()):
-            # The compiled loop (CPU) on a copy: the same equations and normal draws.
-            new = w.clone(memory_format=torch.contiguous_format)
-            stacked = torch.stack([value.reshape(-1) for value in p.values()])
-            if self.apply_pulses_in_place([(new, p, None, n_up, n_down, generator, stacked)]):
-                return new
-        # Few, mostly in-place operations: on large arrays fresh temporaries cost more than the
-        # math, on small ones (the pulsed devices of a sparse update) every operation's fixed cost
-        # counts; constants are 0-dimensional tensors (a Python scalar costs a conversion per op).
-        const = _constants(w)
-        log_factor = (n_up * p["log_keep_up"]).addcmul_(n_down, p["log_keep_down"])  # λ = ln L ≤ 0
-        rate = (n_up * p["c_up"]).addcmul_(n_down, p["c_down"])
-        drive = (n_up * p["dw_up"]).addcmul_(n_down, p["dw_down"], value=-1.0)
-        decay = torch.expm1(log_factor)  # L − 1
-        # w_n = L·w + drive·(1 − L)/rate, with (1 − L)/rate → 1 as the rate goes to 0.
-        ratio = torch.sub(const.tiny, decay).div_(rate + const.tiny)
-        new = torch.addcmul(w, decay, w).addcmul_(drive, ratio)
-        both = n_up * n_down  # > 0 where a device has pulses of both signs
-        mixed = int(torch.count_nonzero(both))
-        if self.dw_min_std > 0 or mixed:
-            variance = self._spread(w, p, n_up, n_down, log_factor, decay, rate, drive, both, mixed, const)
-            noise = randn(w.shape, generator, like=w)
-            new.addcmul_(variance.clamp_(min=0.0).sqrt_(), noise)
-        return new.clamp_(p["w_min"], p["w_max"])  # each device's own bounds (w_min ≤ 0 ≤ w_max)
-
-    def apply_pulses_in_place(self, writes) -> bool:
-        # The compiled loop writes each listed device of each array in place (CPU, contiguous
-        # tensors): no gathering, concatenating and scattering of the listed devices. Normal draws
-        # as apply_pulses on each array's listed devices: one per device from the array's
-        # generator, whenever σ > 0 or one of the array's devices has pulses of both signs.
-        from analogtrain.devices.compiled import affine_response_at, has_both_signs
-
-        for w, _, _, n_up, n_down, _, stacked in writes:
-            if not (compiled.applies(w, n_up, n_down) and w.is_contiguous() and stacked is not None
-                    and stacked.dtype == w.dtype and stacked.shape[1] == w.numel()):
-                return False
-        for w, p, index, n_up, n_down, generator, stacked in writes:
-            up, down = as_numpy(n_up.reshape(-1)), as_numpy(n_down.reshape(-1))
-            at = as_numpy(index) if index is not None else np.arange(w.numel())
-            if self.dw_min_std > 0 or has_both_signs(up, down):
-                noise = as_numpy(randn((up.shape[0],), generator, like=w))
-            else:
-                noise = np.empty(0, dtype=up.dtype)
-            affine_response_at(w.view(-1).numpy(), at, up, down, as_numpy(stacked), _parameter_rows(p), noise,
-                               float(self.dw_min_std))
-            torch.autograd.graph.increment_version(w)  # written through NumPy: caches keyed on it see the change
-        return True
-
-    def _spread(self, w, p, n_up, n_down, log_factor, decay, rate, drive, both, mixed, const):
-        """Variance of the result: summed cycle-to-cycle noise plus the random order.
-
-        Noise: the noise σ·Δw±(w) of one pulse is contracted by the later pulses, so along the
-        mean path w(s) = w∞ + (w − w∞)·e^{λs} (λ = ln L, s from 0 to 1)
-        ``V = σ²∫₀¹ (n⁺Δw⁺(w(s))² + n⁻Δw⁻(w(s))²)·e^{2λ(1−s)} ds``. The steps are affine in
-        e^{λs}, so with D = w − w∞ and the steps U = Δw⁺ − c⁺w∞, E = Δw⁻ + c⁻w∞ at w∞::
-
-            V/σ² = (n⁺U² + n⁻E²)·φ₁(2λ) + 2D(n⁻E·c⁻ − n⁺U·c⁺)·L·φ₁(λ) + D²(n⁺c⁺² + n⁻c⁻²)·L²
-
-        with φ₁(z) = (eᶻ − 1)/z, times e^{−2λ/T} (T = n⁺ + n⁻): the last pulse's own noise is
-        not contracted. For pulses of one sign this is exactly the discrete result
-        n·σ²·Δw(w_{n−1})² (the step before the last pulse); without saturation (c± = 0) it is
-        σ²(n⁺Δw⁺² + n⁻Δw⁻²).
-
-        Order: a slot at s holding an up instead of a down pulse changes the result by
-        g(s) = (Δw⁺ + Δw⁻)(w(s))·e^{λ(1−s)} = (U + E)·L·e^{−λs} + const; the up slots are a
-        uniform draw of n⁺ of the T slots, so the order adds n⁺n⁻/(T − 1)·Var_s[g] with
-        Var_s[g] = (U + E)²·Var_u[e^{λu}], u uniform on [0, 1] (first order in the steps; 0 for
-        one sign or constant steps).
-
-        Where the rate n⁺c⁺ + n⁻c⁻ vanishes (no saturation) w∞ is not defined; every term that
-        uses it is then multiplied by a zero slope, so w∞ = drive/max(rate, 10⁻¹²) serves.
-        """
-        # A device's variance depends on its own pulses only (so arrays applied jointly or one by
-        # one agree bit for bit): devices with pulses of one sign take the short exact form, those
-        # with both signs (``both > 0``, ``mixed`` of them) the general form.
-        if self.dw_min_std > 0:
-            variance = self._one_sign_spread(w, n_up, n_down, log_factor, rate, drive, const)
-        else:
-            variance = torch.zeros(w.shape, dtype=w.dtype, device=w.device)
-        if not mixed:
-            return variance
-        inputs = (w, n_up, n_down, log_factor, decay, rate, drive, p["dw_up"], p["c_up"], p["dw_down"], p["c_down"])
-        if 2 * mixed <= both.numel():
-            # Usually few devices have both signs (a sparse update): the general form for those
-            # only, written into the one-sign variances.
-            at = both.reshape(-1).nonzero().squeeze(1)  # row-major positions, as in ``variance``
-            general = self._mixed_spread(*(value.reshape(-1).index_select(0, at) for value in inputs), const)
-            variance = variance.contiguous()
-            variance.view(-1).index_copy_(0, at, general)
-            return variance
-        return torch.where(both > 0, self._mixed_spread(*inputs, const), variance)
-
-    def _mixed_spread(self, w, n_up, n_down, log_factor, decay, rate, drive, dw_up, c_up, dw_down, c_down, const):
-        """:meth:`_spread`'s general form (noise and order) for devices with pulses of both signs."""
-        # φ₁(λ) = (L − 1)/λ (1 at λ = 0; λ ≤ 0) and φ₁(2λ) = φ₁(λ)·(1 + L)/2, from one expm1.
-        phi = torch.sub(decay, const.tiny).div_(log_factor - const.tiny)
-        phi_double = torch.add(decay, const.two).mul_(phi).mul_(const.half)
-        target = rate.clamp(min=1e-12).reciprocal_().mul_(drive)  # w∞
-        up = torch.addcmul(dw_up, c_up, target, value=-1.0)  # U
-        down = torch.addcmul(dw_down, c_down, target)  # E
-        offset = target.neg_().add_(w)  # D (target's buffer is reused)
-        offset.addcmul_(offset, decay)  # D·L
-        pulses = torch.add(n_up, n_down)
-        if self.dw_min_std > 0:
-            up_term = n_up * up
-            down_term = n_down * down
-            variance = (up_term * up).addcmul_(down_term, down).mul_(phi_double)
-            cross = down_term.mul_(c_down).addcmul_(up_term, c_up, value=-1.0)
-            variance.addcmul_(cross.mul_(offset), phi, value=2.0)
-            square = (n_up * c_up.square()).addcmul_(n_down, c_down.square())
-            variance.addcmul_(square, offset.square_())
-            # e^{−2λ/T}·σ²
-            contraction = log_factor.div(pulses.clamp(min=1.0)).mul_(const.minus_two).exp_().mul_(const.std_squared(self.dw_min_std))
-            variance.mul_(contraction)
-        else:
-            variance = torch.zeros_like(w)
-        slots = (n_up * n_down).div_(pulses.sub_(const.one).clamp_(min=1.0))
-        # Var_u[e^{λu}] = φ₁(2λ) − φ₁(λ)², by its series where the difference would cancel.
-        spread = torch.addcmul(const.twelfth, log_factor, const.series_17_360).mul_(log_factor).add_(const.twelfth)
-        spread.mul_(log_factor.square())
-        if float(log_factor.min()) <= -0.05:
-            spread = torch.where(log_factor > -0.05, spread, phi_double - phi.square())
-        return variance.addcmul_(slots, up.add_(down).square_().mul_(spread))
-
-    def _one_sign_spread(self, w, n_up, n_down, log_factor, rate, drive, const):
-        """:meth:`_spread`'s noise variance of devices whose pulses all have one sign (or that
-        have none), in fewer operations. Each pulse's noise σ·Δw(w_k) is contracted by the
-        n − 1 − k later pulses by the same factor (1 − c) per pulse by which the steps shrink, so
-        every pulse contributes σ²·Δw(w_{n−1})² and ``V = n·σ²·Δw(w_{n−1})²`` exactly, with
-        ``n·Δw(w) = |drive − rate·w|`` and ``Δw(w_{n−1}) = Δw(w)·e^{λ(n−1)/n}``
-        (λ = ln L = n·ln(1 − c))."""
-        pulses = torch.add(n_up, n_down).clamp_(min=1.0)  # n (1 where there are none: V = 0)
-        first = torch.addcmul(drive, rate, w, value=-1.0)  # ±n·Δw(w)
-        growth = log_factor.div(pulses).sub_(log_factor).mul_(const.minus_two).exp_()  # e^{2λ(n−1)/n}
-        return first.square_().div_(pulses).mul_(growth).mul_(const.std_squared(self.dw_min_std))
-
-    def symmetry_point(self, p, iterations: int = 60):
-        d_up, c_up, d_down, c_down = self.coefficients(p)
-        slope = c_up + c_down
-        point = (d_up - d_down) / torch.where(slope > 0, slope, 1.0)
-        point = torch.minimum(torch.maximum(point, p["w_min"]), p["w_max"])
-        # No restoring force: the device drifts to the bound of the larger step, or (equal steps)
-        # has no unique symmetry point.
-        drift_to = torch.where(d_up > d_down, p["w_max"], p["w_min"])
-        drift_to = torch.where(d_up == d_down, torch.full_like(point, math.nan), drift_to)
-        return torch.where(slope > 0, point, drift_to)

@@ -18,7 +18,8 @@ import dataclasses
 
 import torch
 
-from analogtrain.devices.base import AffineStepDevice, register
+from analogtrain.devices.affine import AffineStepDevice
+from analogtrain.devices.base import register
 
 
 @register

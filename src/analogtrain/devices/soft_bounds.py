@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from analogtrain.devices.base import AffineStepDevice, register
+from analogtrain.devices.affine import AffineStepDevice
+from analogtrain.devices.base import register
 
 _TINY = 1e-12
 

@@ -87,6 +87,9 @@ def _layer_account(model: torch.nn.Module) -> dict[str, Any]:
                 "shape": [module.out_features, module.in_features],
                 "arrays_per_weight": module.algorithm.arrays_per_weight,
                 "operations": ops["totals"],
+                # How each array's pulse updates were counted (UpdateConfig.strategy; for "auto"
+                # the rule's choice, e.g. {"trains-listed": 916}).
+                "update_strategies": {array: counts["strategies"] for array, counts in ops["arrays"].items()},
                 **{k: ops[k] for k in ("updates", "transfers") if k in ops},
             }
     return layers
@@ -107,7 +110,12 @@ def summarize(trainer, data) -> dict[str, Any]:
     layers = _layer_account(model)
     for layer in layers.values():
         for key, value in layer["operations"].items():
-            totals[key] = totals.get(key, 0) + value
+            if isinstance(value, dict):  # counts per strategy
+                merged = totals.setdefault(key, {})
+                for name, count in value.items():
+                    merged[name] = merged.get(name, 0) + count
+            else:
+                totals[key] = totals.get(key, 0) + value
     return json_safe({
         "status": "interrupted" if trainer.interrupted else ("finished" if trainer.epoch >= config.epochs
                                                              else "incomplete"),

@@ -16,7 +16,8 @@ import math
 import numpy as np
 import torch
 
-from analogtrain.devices.base import AffineStepDevice, PulsedDevice
+from analogtrain.devices.affine import AffineStepDevice
+from analogtrain.devices.base import PulsedDevice
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,14 +14,14 @@ is still one whole-array pulse update. The pulse update (see :func:`study_update
   q_i = p|δ_i|, and the expected pulse count is η|δ_i|/Δw_min, as required. BL is chosen so that
   neither probability saturates for |δ| up to a stated cap; for a cap ≤ 1 it is BL = ⌈η/Δw_min⌉,
   i.e. p ≈ 1;
-* the ``per-sample`` mode: the real pulse trains of the sample (one shared column train, one train
+* the ``trains`` strategy: the real pulse trains of the sample (one shared column train, one train
   per row) and the closed-form response of a device to its coincident pulses, all of one sign.
 
 Row i therefore receives exactly the pulse statistics of a 1 × 1 array trained on its own data.
 Rows are coupled only through the shared column train; with p = 1 there is none, otherwise the
 common number N_c of firing column slots scales every row's expected count by the same factor
 N_c/(BL·p), whose effect on averages over rows is of second order (the rows' gradients have
-independent signs near their fixed points). (The ``aggregate`` mode would decouple the rows
+independent signs near their fixed points). (The ``moments`` strategy would decouple the rows
 exactly but draws its counts several times slower for arrays this small.)
 """
 
@@ -121,7 +121,7 @@ def check_g0(g0: float, device: PulsedDevice, name: str = "g0 (G₀)", margin: f
         raise ConfigError(f"{name} must be inside the device range [{low:g}, {high:g}], got {g0!r}")
 
 
-def study_update(lr: float, granularity: float, max_delta: float, mode: str = "per-sample") -> UpdateConfig:
+def study_update(lr: float, granularity: float, max_delta: float, strategy: str = "trains") -> UpdateConfig:
     """Fixed-bit-length pulse update with no update management (module docstring).
 
     p = √(lr/(BL·Δw_min)) ≤ 1 needs BL ≥ lr/Δw_min; q = p|δ| ≤ 1 for |δ| ≤ max_delta needs
@@ -129,7 +129,7 @@ def study_update(lr: float, granularity: float, max_delta: float, mode: str = "p
     """
     needed = lr / granularity * max(1.0, max_delta * max_delta)
     bl = int(min(4096, max(1, math.ceil(needed - 1e-9))))
-    return UpdateConfig(bl=bl, update_management=False, bl_management=False, mode=mode)
+    return UpdateConfig(bl=bl, update_management=False, bl_management=False, strategy=strategy)
 
 
 def set_row_parameters(array: CrossbarArray, **values: torch.Tensor) -> None:

@@ -1,4 +1,4 @@
-"""Sampling integer pulse counts with a given mean and variance (the aggregate update mode).
+"""The ``moments`` strategy: each device's pulse counts drawn from their exact mean and variance.
 
 Over a mini-batch, the number of coincidences device (i, j) receives in one direction is a sum
 of independent Bernoulli trials (one per time slot and sample) with probabilities r = p_i·q_j:
@@ -13,16 +13,30 @@ device from a distribution with exactly that mean and (nearly) that variance:
   ⌈λ⌉ trials are used and the variance is slightly above v;
 * otherwise a normal approximation, stochastically rounded: ⌊λ + √(v − 1/6)·ξ + U⌋, whose mean is
   exactly λ and whose variance is v (the rounding adds 1/6 on average when the spread is ≳ 1).
+
+The means λ and the sums Σr² of every device and direction are four matrix products over the batch
+(:func:`~analogtrain.crossbar.update.probabilities.expected_pulse_counts`). Each device's counts
+have the reference distribution's mean and variance, but devices are drawn independently: the
+correlations between devices that share a row or column train are dropped (the ``trains``
+strategy keeps them).
 """
 
 from __future__ import annotations
 
 import torch
 
+from analogtrain.crossbar.update.probabilities import PulseProbabilities, expected_pulse_counts
+
 LARGE_MEAN = 10.0
 #: Below this variance the rounded normal cannot match v; the binomial draw is used instead.
 MIN_NORMAL_VARIANCE = 2.0
 _MAX_TRIALS = 1e6
+
+
+def moment_counts(prob: PulseProbabilities, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(n_up, n_down) of every device (out, in): up counts drawn first, then down counts."""
+    mean_up, squares_up, mean_down, squares_down = expected_pulse_counts(prob)
+    return sample_counts(mean_up, squares_up, generator), sample_counts(mean_down, squares_down, generator)
 
 
 def sample_counts(
