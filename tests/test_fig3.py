@@ -12,10 +12,10 @@ from click.testing import CliRunner
 
 from analogtrain.cli.reproduce_fig3 import fig3 as fig3_command
 from analogtrain.errors import ConfigError
-from analogtrain.experiments import fig3
-from analogtrain.experiments.fig3 import GAMMAS, Fig3Config, build_sweep, quick_config, run_names
-from analogtrain.experiments.fig3_claims import claims
-from analogtrain.experiments.training_config import TrainingConfig
+from analogtrain.studies import fig3
+from analogtrain.studies.fig3 import GAMMAS, Fig3Config, build_sweep, quick_config, run_names
+from analogtrain.studies.fig3.claims import claims
+from analogtrain.training.config import TrainingConfig
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "warpeace_input.txt"
 
@@ -122,7 +122,7 @@ def _fake_run(out: Path, name: str, losses: list[float]) -> None:
 
 
 def test_outputs_from_finished_runs(tmp_path, monkeypatch):
-    from analogtrain.experiments import fig3_plot
+    from analogtrain.studies.fig3 import plot as fig3_plot
 
     monkeypatch.setattr(fig3_plot, "INSET_PULSES", 200)  # the figure, not the physics, is tested here
     config = Fig3Config(data=str(DATA), epochs=2, gammas=(0.0, 0.3))

@@ -245,7 +245,7 @@ def test_unreachable_scheduler_is_a_clean_error(tmp_path, monkeypatch):
 
 
 def test_real_training_runs(tmp_path):
-    """The default runner (analogtrain.experiments.training.train) on the digits MLP."""
+    """The default runner (analogtrain.training.loop.train) on the digits MLP."""
     spec = SweepSpec.from_dict({
         "base": {"model": {"kind": "mlp", "hidden": [16]}, "dataset": {"kind": "digits"}, "lr": 0.5, "epochs": 2,
                  "batch_size": 32, "seed": 0},

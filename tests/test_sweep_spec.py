@@ -108,7 +108,7 @@ def test_from_file_with_base_path(tmp_path):
 
 
 def test_example_sweep_file_is_valid():
-    from analogtrain.experiments.training_config import TrainingConfig
+    from analogtrain.training.config import TrainingConfig
 
     example = Path(__file__).resolve().parents[1] / "examples" / "sweep_digits.yaml"
     spec = SweepSpec.from_file(example)

@@ -80,7 +80,7 @@ def show(name, settings, n_devices, pulses, seed, out, overwrite) -> None:
     config.json (the device) and summary.json to the output directory.
     """
     from analogtrain.devices.presets import get_device
-    from analogtrain.experiments.pulse_response import CSV_COLUMNS, plot_pulse_response, pulse_response
+    from analogtrain.studies.pulse_response import CSV_COLUMNS, plot_pulse_response, pulse_response
 
     overrides = parse_overrides(settings)
     model = get_device(name, **overrides)

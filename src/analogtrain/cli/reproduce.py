@@ -20,7 +20,7 @@ from pathlib import Path
 import click
 
 from analogtrain.cli.common import AnalogGroup, CliError, handle_errors, plan_output_dir
-from analogtrain.experiments.single_parameter import STUDIES
+from analogtrain.studies.single_parameter import STUDIES
 
 #: CLI options of the study knobs: knob -> (option names, type, help).
 KNOB_OPTIONS = {
@@ -77,8 +77,8 @@ def _make_study_command(name: str) -> click.Command:
 
     @handle_errors
     def callback(out, quick, seed, overwrite, progress, **knobs):
-        from analogtrain.experiments.report import write_study
-        from analogtrain.experiments.single_parameter.common import SingleParameterSettings
+        from analogtrain.studies.report import write_study
+        from analogtrain.studies.single_parameter.common import SingleParameterSettings
 
         settings = SingleParameterSettings(seed=seed, quick=quick, **{k: v for k, v in knobs.items() if v is not None})
         target = plan_output_dir(out, f"reproduce-{name}", overwrite)
@@ -114,8 +114,8 @@ for _name in STUDIES:
 @handle_errors
 def single_parameter(out, quick, seed, overwrite, progress) -> None:
     """All single-parameter studies, each in a subdirectory, with report.md and summary.json."""
-    from analogtrain.experiments.report import write_report, write_study
-    from analogtrain.experiments.single_parameter.common import SingleParameterSettings
+    from analogtrain.studies.report import write_report, write_study
+    from analogtrain.studies.single_parameter.common import SingleParameterSettings
 
     settings = SingleParameterSettings(seed=seed, quick=quick)
     target = plan_output_dir(out, "reproduce-single-parameter", overwrite)

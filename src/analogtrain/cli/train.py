@@ -30,9 +30,9 @@ def train(config_file: Path, out: Path | None, resume: bool, overwrite: bool, de
     summary.json. Ctrl-C finishes the current batch and writes a checkpoint; --resume continues
     from it exactly (same final weights and metrics as an uninterrupted run).
     """
-    from analogtrain.experiments.training import TrainingInterrupted
-    from analogtrain.experiments.training import train as run_training
-    from analogtrain.experiments.training_config import TrainingConfig
+    from analogtrain.training.loop import TrainingInterrupted
+    from analogtrain.training.loop import train as run_training
+    from analogtrain.training.config import TrainingConfig
 
     config = TrainingConfig.from_file(config_file)
     if out is None:

@@ -12,7 +12,7 @@ A sweep file (YAML or JSON) holds::
       - name: floating-point           # optional; default: made from the overrides
         set: {model.analog: false}
     retries: 2                         # optional: times dask re-runs a run that raised
-    runner: analogtrain.experiments.training:train   # optional: the training function
+    runner: analogtrain.training.loop:train   # optional: the training function
 
 ``runs`` and ``grid`` combine as a product: each listed run is paired with every grid point (a
 missing ``runs`` is one run without overrides, a missing ``grid`` one point without). Override
@@ -40,7 +40,11 @@ from analogtrain.config import load_mapping
 from analogtrain.errors import ConfigError
 
 #: The training function a run calls unless the sweep names another ("module:function").
-DEFAULT_RUNNER = "analogtrain.experiments.training:train"
+DEFAULT_RUNNER = "analogtrain.training.loop:train"
+
+#: Runners under the module paths of earlier versions, so that sweep files (and the ``sweep.json``
+#: of sweep directories) written before a module moved still load: old name -> current name.
+RUNNER_ALIASES = {"analogtrain.experiments.training:train": DEFAULT_RUNNER}
 
 #: Longest readable run name before it is cut and suffixed with the config hash.
 MAX_NAME_LENGTH = 80
@@ -54,6 +58,11 @@ _SPEC_KEYS = ("name", "base", "grid", "runs", "retries", "runner")
 _RUN_KEYS = ("name", "set")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=+-]*$")
 _RUNNER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def resolve_runner(runner: Any) -> Any:
+    """The current name of a runner given under an old module path (:data:`RUNNER_ALIASES`)."""
+    return RUNNER_ALIASES.get(runner, runner) if isinstance(runner, str) else runner
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,7 +285,7 @@ class SweepSpec:
             grid=data.get("grid") or {},
             runs=data.get("runs") or [],
             retries=data.get("retries", 2),
-            runner=data.get("runner", DEFAULT_RUNNER),
+            runner=resolve_runner(data.get("runner", DEFAULT_RUNNER)),
         )
 
     @classmethod

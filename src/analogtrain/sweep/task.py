@@ -14,7 +14,7 @@ the run's checkpoints, metrics and summary there as training goes, which is what
 appear the moment a run finishes and what lets a retried run resume.
 
 A *runner* (the training function) has the signature of
-:func:`analogtrain.experiments.training.train`: ``runner(config, out_dir, *, resume, overwrite,
+:func:`analogtrain.training.loop.train`: ``runner(config, out_dir, *, resume, overwrite,
 device, progress) -> summary dict``; it refuses an existing directory unless resuming or
 overwriting, keeps its checkpoint in ``out_dir/checkpoint.*`` and writes ``summary.json`` (with
 ``"status": "finished"`` when done) at the end.
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from analogtrain.errors import ConfigError
-from analogtrain.sweep.spec import DEFAULT_RUNNER
+from analogtrain.sweep.spec import DEFAULT_RUNNER, resolve_runner
 
 #: Topic of the Dask events a run sends when it starts (the client counts running runs with them).
 EVENT_TOPIC = "analogtrain-sweep"
@@ -48,7 +48,7 @@ METRICS_FILE = "metrics.csv"
 
 def load_runner(runner: str) -> Callable[..., Any]:
     """Import ``"package.module:function"``; a clear ConfigError if it cannot be found."""
-    module_name, _, attr = runner.partition(":")
+    module_name, _, attr = resolve_runner(runner).partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
@@ -62,7 +62,7 @@ def load_runner(runner: str) -> Callable[..., Any]:
 def parse_config(runner: str, config: dict[str, Any]) -> Any:
     """The config object the runner takes: a TrainingConfig for the default runner, else the dict."""
     if runner == DEFAULT_RUNNER:
-        from analogtrain.experiments.training import TrainingConfig
+        from analogtrain.training.loop import TrainingConfig
 
         return TrainingConfig.from_dict(config)
     return config

@@ -1,6 +1,6 @@
 """Train a model on analog arrays (or in floating point): the library behind ``analogtrain train``.
 
-:func:`train` runs one :class:`~analogtrain.experiments.training_config.TrainingConfig` and writes
+:func:`train` runs one :class:`~analogtrain.training.config.TrainingConfig` and writes
 one directory::
 
     config.json         the full config (replayable: TrainingConfig.from_file)
@@ -36,10 +36,10 @@ import torch
 import torch.nn.functional as F
 
 from analogtrain.errors import ConfigError
-from analogtrain.experiments.datasets import Dataset, Split, load_dataset
-from analogtrain.experiments.models import build_model
-from analogtrain.experiments.training_config import TrainingConfig
-from analogtrain.experiments.training_report import plot_learning_curve, summarize, write_metrics, write_summary
+from analogtrain.training.datasets import Dataset, Split, load_dataset
+from analogtrain.training.models import build_model
+from analogtrain.training.config import TrainingConfig
+from analogtrain.training.report import plot_learning_curve, summarize, write_metrics, write_summary
 from analogtrain.nn.optimizer import AnalogSGD
 from analogtrain.nn.tile import config_differences
 

@@ -271,7 +271,7 @@ def lr_milestones(config: Fig3Config) -> list[int]:
 
 
 def _supports_grad_clip() -> bool:
-    from analogtrain.experiments.training_config import TrainingConfig
+    from analogtrain.training.config import TrainingConfig
 
     return "grad_clip" in {f.name for f in dataclasses.fields(TrainingConfig)}
 
@@ -367,9 +367,9 @@ def text_report(config: Fig3Config) -> dict[str, Any]:
     """What the study trained and tested on: the characters used and where War and Peace's closing
     words fall in them. Text after the book's last sentence (a file with something appended) lands
     in the test split and raises the test cross-entropy of every run alike."""
-    from analogtrain.experiments.data_fetch import get_source
-    from analogtrain.experiments.datasets import read_text
-    from analogtrain.experiments.training_config import TextConfig
+    from analogtrain.training.data_fetch import get_source
+    from analogtrain.training.datasets import read_text
+    from analogtrain.training.config import TextConfig
 
     text = read_text(TextConfig(path=config.data, seq_len=config.seq_len, max_chars=config.max_chars))
     closing = get_source("war-and-peace").markers[-1]
@@ -394,8 +394,8 @@ def curves(config: Fig3Config, out: Path) -> dict[str, list[dict[str, Any]]]:
 def write_outputs(config: Fig3Config, out: Path, sweep_summary: dict[str, Any], *, wall_time_s: float,
                   insets: bool = True) -> dict[str, Any]:
     """results.csv, summary.json and the figures from the runs' metrics."""
-    from analogtrain.experiments.fig3_claims import _r, claims, final_test
-    from analogtrain.experiments.fig3_plot import plot_fig3, plot_pulse_responses, pulse_responses
+    from analogtrain.studies.fig3.claims import _r, claims, final_test
+    from analogtrain.studies.fig3.plot import plot_fig3, plot_pulse_responses, pulse_responses
     from analogtrain.sweep.results import metric_order, write_json, write_results_csv
 
     names = run_names(config)

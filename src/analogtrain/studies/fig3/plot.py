@@ -71,7 +71,7 @@ def average_responses(models: dict[float, Any], pulses: int, n_devices: int, see
 def pulse_responses(config) -> dict[float, AverageResponse]:
     """γ -> average pulse response of that family's device."""
     from analogtrain.devices.base import PulsedDevice
-    from analogtrain.experiments.fig3 import device
+    from analogtrain.studies.fig3.study import device
 
     models = {gamma: PulsedDevice.from_dict_polymorphic(device(config, gamma)) for gamma in config.gammas}
     first = next(iter(models.values()))
@@ -97,7 +97,7 @@ def plot_fig3(config, rows: dict[str, list[dict[str, Any]]], responses: dict[flo
     """Panels A (analog SGD) and B (SHD): test cross-entropy against epoch, FP dashed in both."""
     from matplotlib.figure import Figure
 
-    from analogtrain.experiments.fig3 import gamma_label
+    from analogtrain.studies.fig3.study import gamma_label
 
     figure = Figure(figsize=(12, 4.8), layout="constrained")
     axes = figure.subplots(1, 2, sharey=True)
