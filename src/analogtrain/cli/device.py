@@ -6,14 +6,9 @@ from pathlib import Path
 
 import click
 
-from analogtrain.cli.common import (
-    AnalogGroup,
-    handle_errors,
-    parse_overrides,
-    plan_output_dir,
-    write_csv,
-    write_json,
-)
+from analogtrain.cli.common import AnalogGroup, handle_errors, parse_overrides, write_csv
+from analogtrain.jsonio import write_json
+from analogtrain.training.run_dir import plan_output_dir
 
 
 @click.group(cls=AnalogGroup)

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import click
 
-from analogtrain.cli.common import AnalogGroup, CliError, handle_errors, plan_output_dir
+from analogtrain.cli.common import AnalogGroup, CliError, handle_errors
+from analogtrain.training.run_dir import plan_output_dir
 from analogtrain.studies.single_parameter import STUDIES
 
 #: CLI options of the study knobs: knob -> (option names, type, help).

@@ -33,21 +33,7 @@ from torch import nn
 from analogtrain.algorithms.base import AlgorithmConfig, build_algorithm, run_update_steps
 from analogtrain.crossbar.array import PulseWrite
 from analogtrain.errors import ConfigError
-
-
-def _plain_state(value: Any) -> Any:
-    """A copy of ``value`` made of tensors, dicts, lists, str, int, float, bool and None only."""
-    if isinstance(value, torch.Tensor):
-        return value.detach().clone()
-    if isinstance(value, dict):
-        return {str(k): _plain_state(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain_state(v) for v in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if isinstance(value, torch.Size):
-        return list(value)
-    raise TypeError(f"cannot store {type(value).__name__} in an analog state dict")
+from analogtrain.jsonio import state_copy
 
 
 def config_differences(old: Any, new: Any, path: str = "") -> list[str]:
@@ -226,7 +212,7 @@ class AnalogTile(nn.Module):
             "config": self.config.to_dict(),
             "seed": self.seed,
             "shape": [self.out_features, self.in_features],
-            "algorithm": _plain_state(self.algorithm.state_dict()),
+            "algorithm": state_copy(self.algorithm.state_dict()),
         }
 
     def set_extra_state(self, state: dict[str, Any]) -> None:

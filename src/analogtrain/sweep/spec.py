@@ -38,6 +38,7 @@ from typing import Any, Mapping, Sequence
 
 from analogtrain.config import load_mapping
 from analogtrain.errors import ConfigError
+from analogtrain.training.run_dir import slug
 
 #: The training function a run calls unless the sweep names another ("module:function").
 DEFAULT_RUNNER = "analogtrain.training.loop:train"
@@ -176,16 +177,11 @@ def _format_value(value: Any) -> str:
     return canonical_json(value)
 
 
-def _slug(text: str) -> str:
-    text = re.sub(r"[^A-Za-z0-9._+-]+", "-", text)
-    return re.sub(r"-{2,}", "-", text).strip("-.") or "run"
-
-
 def run_name(overrides: Mapping[str, Any], digest: str) -> str:
     """A readable directory name for a run made from its overrides (``base`` when there are none)."""
     if not overrides:
         return "base"
-    parts = [f"{_slug(k.split('.')[-1] if len(k) > 24 else k)}-{_slug(_format_value(v))}"
+    parts = [f"{slug(k.split('.')[-1] if len(k) > 24 else k)}-{slug(_format_value(v))}"
              for k, v in overrides.items()]
     name = "_".join(parts)
     if len(name) > MAX_NAME_LENGTH:
@@ -293,7 +289,7 @@ class SweepSpec:
         """Load a sweep file (``.yaml``, ``.yml`` or ``.json``)."""
         path = Path(path)
         data = load_mapping(path)
-        return cls.from_dict(data, name=_slug(path.stem), root=path.parent)
+        return cls.from_dict(data, name=slug(path.stem), root=path.parent)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "base": self.base, "grid": self.grid, "runs": self.runs,

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from analogtrain.errors import ConfigError
+from analogtrain.jsonio import read_json
 from analogtrain.sweep.spec import DEFAULT_RUNNER, resolve_runner
 
 #: Topic of the Dask events a run sends when it starts (the client counts running runs with them).
@@ -163,8 +164,6 @@ def execute_run(
 
 def is_complete(run_dir: str | Path) -> bool:
     """The run's summary.json exists and says it finished (a summary without a status counts)."""
-    from analogtrain.sweep.results import read_json
-
     summary = read_json(Path(run_dir) / SUMMARY_FILE)
     return isinstance(summary, dict) and summary.get("status", "finished") == "finished"
 

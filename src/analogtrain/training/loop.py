@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import signal
 import threading
 import time
@@ -42,6 +41,7 @@ from analogtrain.training.config import TrainingConfig
 from analogtrain.training.report import plot_learning_curve, summarize, write_metrics, write_summary
 from analogtrain.nn.optimizer import AnalogSGD
 from analogtrain.nn.tile import config_differences
+from analogtrain.training.run_dir import exists, refuse_existing, remove_dir
 
 CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_FORMAT = 1
@@ -283,21 +283,9 @@ def _prepare_out_dir(out: Path, resume: bool, overwrite: bool) -> dict[str, Any]
         if not checkpoint.is_file():
             raise ConfigError(f"--resume: no checkpoint {str(checkpoint)!r} to resume from")
         return load_checkpoint(checkpoint)
-    if (out.exists() or out.is_symlink()) and not overwrite:
-        raise ConfigError(f"--out: output directory '{out}' already exists; pass --overwrite to replace it "
-                          "or --resume to continue its run")
+    if not overwrite:
+        refuse_existing(out, " or --resume to continue its run")
     return None
-
-
-def _remove(out: Path) -> None:
-    resolved = out.resolve()
-    cwd = Path.cwd().resolve()
-    if resolved in {Path(resolved.anchor), Path.home().resolve(), cwd} or resolved in cwd.parents:
-        raise ConfigError(f"--out: refusing to replace '{out}' (a root, home or working directory)")
-    if out.is_dir() and not out.is_symlink():
-        shutil.rmtree(out)
-    else:
-        out.unlink()
 
 
 def train(
@@ -336,8 +324,8 @@ def train(
         if checkpoint is not None:
             trainer.restore(checkpoint)
         else:
-            if overwrite and (out.exists() or out.is_symlink()):
-                _remove(out)
+            if overwrite and exists(out):
+                remove_dir(out)
             out.mkdir(parents=True, exist_ok=False)
             (out / "config.json").write_text(config.to_json() + "\n")
             trainer.evaluate_all(("train", "val", "test"))

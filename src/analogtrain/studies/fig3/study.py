@@ -43,7 +43,6 @@ or an existing one; resumable) into ``DIR/sweep`` and writes ``DIR/results.csv``
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import platform
 import re
@@ -53,6 +52,8 @@ from typing import Any
 
 from analogtrain.config import Config, check_int, check_positive, check_range
 from analogtrain.errors import ConfigError
+from analogtrain.jsonio import read_json, write_json
+from analogtrain.training.run_dir import refuse_existing, remove_dir
 
 #: The learning-rate schedule of the full study: every run's learning rate is multiplied by
 #: ``lr_decay`` (0.1) after 60 % and after 80 % of its epochs (epochs 30 and 40 of 50) — the usual
@@ -312,23 +313,17 @@ def prepare_directory(out: Path, config: Fig3Config, overwrite: bool) -> None:
     marker = out / "fig3.json"
     if out.exists() or out.is_symlink():
         if overwrite:
-            from analogtrain.sweep.scheduler import _remove_tree
-
-            _remove_tree(out)
+            remove_dir(out)
         elif marker.is_file():
-            try:
-                previous = json.loads(marker.read_text())
-            except ValueError:
-                previous = None
-            if previous != config.to_dict():
+            if read_json(marker) != config.to_dict():
                 raise ConfigError(
                     f"--out: '{out}' holds a Fig. 3 study with other settings; pass --overwrite to replace it "
                     "or choose another directory"
                 )
         elif not (out.is_dir() and not any(out.iterdir())):
-            raise ConfigError(f"--out: output directory '{out}' already exists; pass --overwrite to replace it")
+            refuse_existing(out)
     out.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    write_json(marker, config.to_dict())
 
 
 def run_fig3(
@@ -396,7 +391,7 @@ def write_outputs(config: Fig3Config, out: Path, sweep_summary: dict[str, Any], 
     """results.csv, summary.json and the figures from the runs' metrics."""
     from analogtrain.studies.fig3.claims import _r, claims, final_test
     from analogtrain.studies.fig3.plot import plot_fig3, plot_pulse_responses, pulse_responses
-    from analogtrain.sweep.results import metric_order, write_json, write_results_csv
+    from analogtrain.sweep.results import metric_order, write_results_csv
 
     names = run_names(config)
     rows = curves(config, out)
