@@ -25,7 +25,8 @@ from pathlib import Path
 import torch
 
 from analogtrain.training.datasets import load_dataset
-from analogtrain.training.loop import Trainer, load_checkpoint
+from analogtrain.training.checkpoints import load_checkpoint
+from analogtrain.training.loop import Trainer
 from analogtrain.training.config import TrainingConfig
 from analogtrain.nn import analog_tiles
 

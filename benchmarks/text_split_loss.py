@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from analogtrain.training.datasets import TEXT_SPLIT, load_dataset
 from analogtrain.studies.fig3 import Fig3Config, text_report
 from analogtrain.training.models import build_model
-from analogtrain.training.loop import load_checkpoint
+from analogtrain.training.checkpoints import load_checkpoint
 from analogtrain.training.config import TrainingConfig
 
 

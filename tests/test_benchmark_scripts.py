@@ -44,7 +44,8 @@ def test_shd_lr_step_scales_are_proportional_to_the_rate(shd_text_run):
     """On one state with the same pending pairs, k_A and k_C are linear in the learning rate."""
     script = _load("shd_lr_step")
     from analogtrain.training.datasets import load_dataset
-    from analogtrain.training.loop import Trainer, load_checkpoint
+    from analogtrain.training.checkpoints import load_checkpoint
+    from analogtrain.training.loop import Trainer
 
     state = load_checkpoint(shd_text_run / "checkpoint.pt")
     config = TrainingConfig.from_dict(state["config"])

@@ -114,7 +114,7 @@ def test_every_model_trains_and_writes_its_outputs(tmp_path, model, dataset, alg
     assert all(np.isfinite(float(r["loss"])) for r in rows)
     assert (out / "learning_curve.png").stat().st_size > 1000
     if model["kind"] == "char_lstm":
-        from analogtrain.training.loop import load_checkpoint
+        from analogtrain.training.checkpoints import load_checkpoint
 
         state = load_checkpoint(out / "checkpoint.pt")
         assert any(key.startswith("lstm.layers.1.tile") for key in state["model"])

@@ -16,7 +16,8 @@ import torch
 
 from analogtrain.errors import ConfigError
 from analogtrain.training import loop as training
-from analogtrain.training.loop import CHECKPOINT, TrainingInterrupted, load_checkpoint, train
+from analogtrain.training.checkpoints import CHECKPOINT, load_checkpoint
+from analogtrain.training.loop import TrainingInterrupted, train
 from analogtrain.training.config import TrainingConfig
 from analogtrain.training.report import read_metrics
 

@@ -5,6 +5,8 @@
 * :class:`SHD` (3 arrays: A_main, A_ref, C_main, with C read against A_ref; Onen, Gokmen et al. 2022).
 
 All share the :class:`AnalogAlgorithm` interface; :func:`build_algorithm` makes one from its config.
+Importing a module here registers its algorithms (:func:`register_algorithm`); a new algorithm's
+module is imported below, so that its name is known wherever configs are read.
 """
 
 from analogtrain.algorithms.base import (

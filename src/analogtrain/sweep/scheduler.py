@@ -42,19 +42,19 @@ from analogtrain.errors import ConfigError
 from analogtrain.jsonio import atomic_write_text, read_json, write_json
 from analogtrain.sweep import results as R
 from analogtrain.sweep.progress import Progress
-from analogtrain.sweep.spec import DEFAULT_RUNNER, RunSpec, SweepSpec, validate_runs
-from analogtrain.training.run_dir import remove_dir
+from analogtrain.sweep.spec import RunSpec, SweepSpec, validate_runs
 from analogtrain.sweep.task import (
     ERROR_FILE,
     EVENT_TOPIC,
     METRICS_FILE,
     SUMMARY_FILE,
     LOGS_DIR,
+    config_checker,
     count_attempts,
     execute_run,
     is_complete,
-    parse_config,
 )
+from analogtrain.training.run_dir import remove_dir
 
 SWEEP_JSON = "sweep.json"
 MAX_WORKERS = 1024
@@ -222,16 +222,6 @@ def dask_client(scheduler: str | None, workers: int):
         cluster.close()
 
 
-def _default_validator(runner: str) -> Callable[[dict[str, Any]], Any] | None:
-    if runner == DEFAULT_RUNNER:
-        return lambda config: parse_config(runner, config)
-    if runner == "analogtrain.sweep.toy:train":
-        from analogtrain.sweep import toy
-
-        return toy._check
-    return None
-
-
 def run_sweep(
     spec: SweepSpec,
     out: str | os.PathLike,
@@ -259,7 +249,10 @@ def run_sweep(
     if torch_threads is not None and (not isinstance(torch_threads, int) or torch_threads < 1):
         raise ConfigError(f"torch_threads: must be a positive integer, got {torch_threads!r}")
     runs = spec.expand()
-    validator = _default_validator(spec.runner)
+    try:
+        validator = config_checker(spec.runner)
+    except ConfigError:  # a runner only the workers can import: they check their run's config
+        validator = None
     if validator is not None:
         validate_runs(runs, validator)
     out = Path(out)

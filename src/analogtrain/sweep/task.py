@@ -17,7 +17,9 @@ A *runner* (the training function) has the signature of
 :func:`analogtrain.training.loop.train`: ``runner(config, out_dir, *, resume, overwrite,
 device, progress) -> summary dict``; it refuses an existing directory unless resuming or
 overwriting, keeps its checkpoint in ``out_dir/checkpoint.*`` and writes ``summary.json`` (with
-``"status": "finished"`` when done) at the end.
+``"status": "finished"`` when done) at the end. It may carry a ``check_config`` attribute
+(:func:`config_checker`): the sweep then checks every run's config with it before any run
+starts, and the runner is handed what it returns.
 """
 
 from __future__ import annotations
@@ -60,13 +62,17 @@ def load_runner(runner: str) -> Callable[..., Any]:
     return function
 
 
-def parse_config(runner: str, config: dict[str, Any]) -> Any:
-    """The config object the runner takes: a TrainingConfig for the default runner, else the dict."""
-    if runner == DEFAULT_RUNNER:
-        from analogtrain.training.loop import TrainingConfig
+def config_checker(runner: str) -> Callable[[dict[str, Any]], Any] | None:
+    """The runner's ``check_config`` attribute, if it has one: it turns a run's config mapping into
+    what the runner takes (e.g. a :class:`~analogtrain.training.config.TrainingConfig`), raising
+    ConfigError for a bad one, so that a sweep can check every run before any starts."""
+    return getattr(load_runner(runner), "check_config", None)
 
-        return TrainingConfig.from_dict(config)
-    return config
+
+def parse_config(runner: str, config: dict[str, Any]) -> Any:
+    """The config object the runner takes: ``check_config(config)`` where it has one, else the dict."""
+    check = config_checker(runner)
+    return check(config) if check is not None else config
 
 
 def _now() -> str:

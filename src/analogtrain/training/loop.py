@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from analogtrain.errors import ConfigError
+from analogtrain.training.checkpoints import CHECKPOINT, load_checkpoint, save_checkpoint
 from analogtrain.training.datasets import Dataset, Split, load_dataset
 from analogtrain.training.models import build_model
 from analogtrain.training.config import TrainingConfig
@@ -42,10 +43,6 @@ from analogtrain.training.report import plot_learning_curve, summarize, write_me
 from analogtrain.nn.optimizer import AnalogSGD
 from analogtrain.nn.tile import config_differences
 from analogtrain.training.run_dir import exists, refuse_existing, remove_dir
-
-CHECKPOINT = "checkpoint.pt"
-CHECKPOINT_FORMAT = 1
-
 
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C during training; ``checkpoint`` is the file written before stopping."""
@@ -70,17 +67,6 @@ def resolve_device(device: str | torch.device) -> torch.device:
         if torch_device.index is not None and torch_device.index >= torch.cuda.device_count():
             raise ConfigError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s)")
     return torch_device
-
-
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """Read a checkpoint safely (tensors and plain containers only)."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # corrupt file or unsafe content
-        raise ConfigError(f"checkpoint {str(path)!r} cannot be read safely: {error}") from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ConfigError(f"{str(path)!r} is not an analogtrain training checkpoint")
-    return state
 
 
 class _Interrupts:
@@ -136,7 +122,6 @@ class Trainer:
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
         return {
-            "format": CHECKPOINT_FORMAT,
             "config": self.config.to_dict(),
             "epoch": self.epoch,
             "batch": self.batch,
@@ -152,11 +137,7 @@ class Trainer:
         }
 
     def save(self) -> Path:
-        path = self.out / CHECKPOINT
-        temporary = path.with_suffix(".tmp")
-        torch.save(self.state(), temporary)
-        os.replace(temporary, path)
-        return path
+        return save_checkpoint(self.out, self.state())
 
     def restore(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
@@ -344,3 +325,8 @@ def train(
                 summary = summarize(trainer, data)
                 write_summary(out, summary)
     return summary
+
+
+#: A sweep checks every run's config with this before any run starts (see
+#: :func:`analogtrain.sweep.task.config_checker`) and hands the runner the TrainingConfig it made.
+train.check_config = TrainingConfig.from_dict
