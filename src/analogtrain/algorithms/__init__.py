@@ -1,6 +1,7 @@
 """Training algorithms: how crossbar arrays make one trainable weight.
 
-* :class:`AnalogSGD` (2 arrays: main + reference; paper Fig. 1A),
+* :class:`DifferentialSGD` (analog SGD, config :class:`AnalogSGDConfig`; 2 arrays: main +
+  reference; paper Fig. 1A),
 * :class:`TikiTaka` (4 arrays: A_main, A_ref, C_main, C_ref; Gokmen & Haensch 2020),
 * :class:`SHD` (3 arrays: A_main, A_ref, C_main, with C read against A_ref; Onen, Gokmen et al. 2022).
 
@@ -17,7 +18,7 @@ from analogtrain.algorithms.base import (
     calibrate_reference,
     register_algorithm,
 )
-from analogtrain.algorithms.sgd import AnalogSGD, AnalogSGDConfig
+from analogtrain.algorithms.sgd import AnalogSGDConfig, DifferentialSGD
 from analogtrain.algorithms.transfer import (
     SHD,
     SHDConfig,
@@ -34,8 +35,8 @@ __all__ = [
     "build_algorithm",
     "calibrate_reference",
     "register_algorithm",
-    "AnalogSGD",
     "AnalogSGDConfig",
+    "DifferentialSGD",
     "SHD",
     "SHDConfig",
     "TikiTaka",

@@ -34,6 +34,7 @@ from analogtrain.algorithms.base import AlgorithmConfig, build_algorithm, run_up
 from analogtrain.crossbar.array import PulseWrite
 from analogtrain.errors import ConfigError
 from analogtrain.jsonio import state_copy
+from analogtrain.nn.function import AnalogRead, exact_read
 
 
 def config_differences(old: Any, new: Any, path: str = "") -> list[str]:
@@ -123,8 +124,6 @@ class AnalogTile(nn.Module):
     def read(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
         """``y = W x`` (``+ b`` with a digital ``bias`` of shape (out_features,)) for x of shape
         (batch, in_features); differentiable (see module docstring)."""
-        from analogtrain.nn.function import AnalogRead, exact_read
-
         self.register()
         if x.dim() != 2 or x.shape[1] != self.in_features:
             raise ConfigError(f"input must have shape (batch, {self.in_features}), got {tuple(x.shape)}")
