@@ -38,6 +38,7 @@ from analogtrain.errors import ConfigError
 from analogtrain.training.checkpoints import CHECKPOINT, load_checkpoint, save_checkpoint
 from analogtrain.training.datasets import Dataset, Split, load_dataset
 from analogtrain.training.models import build_model
+from analogtrain.training.progress import progress_bar, progress_line
 from analogtrain.training.config import TrainingConfig
 from analogtrain.training.report import plot_learning_curve, summarize, write_metrics, write_summary
 from analogtrain.nn.optimizer import AnalogSGD
@@ -198,11 +199,9 @@ class Trainer:
         size = self.config.batch_size
         batches = math.ceil(len(train) / size)
         bar = None
-        if self.progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=batches, initial=self.batch, desc=f"epoch {self.epoch + 1}/{self.config.epochs}",
-                       leave=False, dynamic_ncols=True)
+        if self.progress:  # a bar on a terminal only; the epoch's line below in any case
+            bar = progress_bar(batches, f"epoch {self.epoch + 1}/{self.config.epochs}", initial=self.batch,
+                               leave=False)
         self.model.train()
         start = time.perf_counter()
         try:
@@ -244,15 +243,13 @@ class Trainer:
         self.scheduler.step()
         self.order, self.batch = None, 0
         if self.progress:
-            from tqdm.auto import tqdm
-
             parts = []
             for row in self.metrics[-3:]:
                 text = f"{row['split']} loss {row['loss']:.4f}"
                 if not math.isnan(row["accuracy"]):
                     text += f" acc {100 * row['accuracy']:.2f}%"
                 parts.append(text)
-            tqdm.write(f"epoch {self.epoch}/{self.config.epochs}: " + ", ".join(parts))
+            progress_line(f"epoch {self.epoch}/{self.config.epochs}: " + ", ".join(parts))
 
 
 def _prepare_out_dir(out: Path, resume: bool, overwrite: bool) -> dict[str, Any] | None:
