@@ -11,14 +11,13 @@ without looking anything up.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
-import io
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from analogtrain.jsonio import atomic_write_text
-
 
 #: Files and columns.
 RESULTS_CSV = "results.csv"
