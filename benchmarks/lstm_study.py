@@ -1,10 +1,10 @@
 """Seconds per training batch of the Fig. 3 LSTM (FP, analog SGD, SHD) and the projected study time.
 
 The network and devices are exactly those of ``analogtrain reproduce fig3``
-(:mod:`analogtrain.experiments.fig3`): LSTM2-64WP (2 × 64 LSTM, dropout 0.2, linear read-out),
+(:mod:`analogtrain.studies.fig3`): LSTM2-64WP (2 × 64 LSTM, dropout 0.2, linear read-out),
 sequences of 100 characters, batch 32, on War and Peace; linear-step devices with device-to-device
 and cycle-to-cycle variation, read noise, 7/9-bit DAC/ADC and the stochastic pulse update (BL 10).
-A batch is what :func:`analogtrain.experiments.training.train` does per batch: ``zero_grad``,
+A batch is what :func:`analogtrain.training.loop.train` does per batch: ``zero_grad``,
 forward, cross-entropy, backward, (gradient clipping,) ``optimizer.step()`` — for SHD the pulse
 updates of A and the transfers to C. Evaluation (forward only, no gradients) is timed per
 sequence as well, because every epoch ends with a pass over the validation and test splits.
@@ -31,10 +31,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from analogtrain.experiments.datasets import load_dataset
-from analogtrain.experiments.fig3 import Fig3Config, base_training_config, sgd_algorithm, shd_algorithm
-from analogtrain.experiments.models import build_model
-from analogtrain.experiments.training_config import TrainingConfig
+from analogtrain.training.datasets import load_dataset
+from analogtrain.studies.fig3 import Fig3Config, base_training_config, sgd_algorithm, shd_algorithm
+from analogtrain.training.models import build_model
+from analogtrain.training.config import TrainingConfig
 from analogtrain.nn.optimizer import AnalogSGD
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "warpeace_input.txt"

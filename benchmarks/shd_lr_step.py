@@ -24,9 +24,10 @@ from pathlib import Path
 
 import torch
 
-from analogtrain.experiments.datasets import load_dataset
-from analogtrain.experiments.training import Trainer, load_checkpoint
-from analogtrain.experiments.training_config import TrainingConfig
+from analogtrain.training.datasets import load_dataset
+from analogtrain.training.checkpoints import load_checkpoint
+from analogtrain.training.loop import Trainer
+from analogtrain.training.config import TrainingConfig
 from analogtrain.nn import analog_tiles
 
 

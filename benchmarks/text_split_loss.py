@@ -2,7 +2,7 @@
 parts: up to War and Peace's closing words and after them.
 
 The shared War and Peace file continues after the book's last sentence; those characters fall in
-the test split (see ``analogtrain.experiments.fig3.text_report``). This script reads a run's
+the test split (see ``analogtrain.studies.fig3.text_report``). This script reads a run's
 checkpoint (``analogtrain train`` or a ``reproduce fig3`` run directory), rebuilds its model and
 data, and reports the per-character loss of both parts.
 
@@ -17,11 +17,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from analogtrain.experiments.datasets import TEXT_SPLIT, load_dataset
-from analogtrain.experiments.fig3 import Fig3Config, text_report
-from analogtrain.experiments.models import build_model
-from analogtrain.experiments.training import load_checkpoint
-from analogtrain.experiments.training_config import TrainingConfig
+from analogtrain.training.datasets import TEXT_SPLIT, load_dataset
+from analogtrain.studies.fig3 import Fig3Config, text_report
+from analogtrain.training.models import build_model
+from analogtrain.training.checkpoints import load_checkpoint
+from analogtrain.training.config import TrainingConfig
 
 
 def main() -> None:

@@ -12,8 +12,8 @@ import torch
 from analogtrain.algorithms import (
     SHD,
     AlgorithmConfig,
-    AnalogSGD,
     AnalogSGDConfig,
+    DifferentialSGD,
     SHDConfig,
     TikiTaka,
     TikiTakaConfig,
@@ -81,7 +81,7 @@ def test_unknown_algorithm_is_a_config_error():
 
 
 @pytest.mark.parametrize("config, cls, count, names", [
-    (AnalogSGDConfig(device=ASYMMETRIC), AnalogSGD, 2, {"main", "reference"}),
+    (AnalogSGDConfig(device=ASYMMETRIC), DifferentialSGD, 2, {"main", "reference"}),
     (TikiTakaConfig(device_a=ASYMMETRIC, device_c=ASYMMETRIC), TikiTaka, 4, {"A_main", "A_ref", "C_main", "C_ref"}),
     (SHDConfig(device_a=ASYMMETRIC, device_c=ASYMMETRIC), SHD, 3, {"A_main", "A_ref", "C_main"}),
 ], ids=["sgd", "tiki-taka", "shd"])

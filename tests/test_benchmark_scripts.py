@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from analogtrain.experiments.training import train
-from analogtrain.experiments.training_config import TrainingConfig
+from analogtrain.training.loop import train
+from analogtrain.training.config import TrainingConfig
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -43,8 +43,9 @@ def shd_text_run(tmp_path_factory):
 def test_shd_lr_step_scales_are_proportional_to_the_rate(shd_text_run):
     """On one state with the same pending pairs, k_A and k_C are linear in the learning rate."""
     script = _load("shd_lr_step")
-    from analogtrain.experiments.datasets import load_dataset
-    from analogtrain.experiments.training import Trainer, load_checkpoint
+    from analogtrain.training.datasets import load_dataset
+    from analogtrain.training.checkpoints import load_checkpoint
+    from analogtrain.training.loop import Trainer
 
     state = load_checkpoint(shd_text_run / "checkpoint.pt")
     config = TrainingConfig.from_dict(state["config"])

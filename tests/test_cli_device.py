@@ -14,7 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 import analogtrain
-from analogtrain.cli.common import parse_overrides, plan_output_dir, write_json
+from analogtrain.cli.common import parse_overrides
+from analogtrain.jsonio import write_json
+from analogtrain.training.run_dir import plan_output_dir
 from analogtrain.cli.main import cli
 from analogtrain.devices.base import device_models
 from analogtrain.devices.presets import PRESETS, get_device

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from analogtrain.cli.data import data
 from analogtrain.errors import ConfigError
-from analogtrain.experiments import data_fetch
-from analogtrain.experiments.data_fetch import SOURCES, check_text, fetch_text, strip_gutenberg
+from analogtrain.training import data_fetch
+from analogtrain.training.data_fetch import SOURCES, check_text, fetch_text, strip_gutenberg
 
 OPENING = '"Well, Prince, so Genoa and Lucca are now just family estates of the\nBuonapartes.'
 CLOSING = "and to recognize a dependence of which we are not\nconscious... a dependence of which we are not conscious."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import random
 import time
 from pathlib import Path
 
@@ -12,12 +13,31 @@ from click.testing import CliRunner
 
 from analogtrain.cli.reproduce_fig3 import fig3 as fig3_command
 from analogtrain.errors import ConfigError
-from analogtrain.experiments import fig3
-from analogtrain.experiments.fig3 import GAMMAS, Fig3Config, build_sweep, quick_config, run_names
-from analogtrain.experiments.fig3_claims import claims
-from analogtrain.experiments.training_config import TrainingConfig
+from analogtrain.studies import fig3
+from analogtrain.studies.fig3 import GAMMAS, Fig3Config, build_sweep, quick_config, run_names
+from analogtrain.studies.fig3.claims import claims
+from analogtrain.training.config import TrainingConfig
 
+#: War and Peace, beside the repository (never committed): only the slow runs need it; the fast
+#: tests use a small generated text (:func:`synthetic_text`) or the path alone.
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "warpeace_input.txt"
+
+
+@pytest.fixture
+def synthetic_text(tmp_path) -> Path:
+    """A small text of English-like words (a stand-in for War and Peace; not the book)."""
+    rng = random.Random(0)
+    words = ["the", "prince", "said", "and", "natasha", "war", "peace", "moscow", "army", "of", "a", "was"]
+    lines = [" ".join(rng.choice(words) for _ in range(12)).capitalize() + "." for _ in range(400)]
+    path = tmp_path / "text.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def needs_war_and_peace() -> None:
+    if not DATA.is_file():
+        pytest.skip(f"War and Peace is not at {DATA} (get it with: analogtrain data fetch war-and-peace "
+                    f"--out {DATA})")
 
 
 def test_grid_has_fp_and_sgd_shd_per_level():
@@ -121,11 +141,11 @@ def _fake_run(out: Path, name: str, losses: list[float]) -> None:
                 writer.writerow([epoch, split, loss + offset, 0.3, 1.0, 10.0 * epoch])
 
 
-def test_outputs_from_finished_runs(tmp_path, monkeypatch):
-    from analogtrain.experiments import fig3_plot
+def test_outputs_from_finished_runs(tmp_path, monkeypatch, synthetic_text):
+    from analogtrain.studies.fig3 import plot as fig3_plot
 
     monkeypatch.setattr(fig3_plot, "INSET_PULSES", 200)  # the figure, not the physics, is tested here
-    config = Fig3Config(data=str(DATA), epochs=2, gammas=(0.0, 0.3))
+    config = Fig3Config(data=str(synthetic_text), epochs=2, gammas=(0.0, 0.3))
     finals = {"fp": 2.0, "sgd_gamma-0": 2.2, "sgd_gamma-0.3": 2.6, "shd_gamma-0": 2.7, "shd_gamma-0.3": 2.1}
     for name, final in finals.items():
         _fake_run(tmp_path, name, [4.2, 3.0, final - 0.01])
@@ -136,6 +156,7 @@ def test_outputs_from_finished_runs(tmp_path, monkeypatch):
     assert [c["holds"] for c in summary["claims"][:3]] == [True, True, True]
     saved = json.loads((tmp_path / "summary.json").read_text())
     assert saved["claims"] == summary["claims"] and "hyperparameters" in saved
+    assert saved["text"]["characters"] == len(synthetic_text.read_text(encoding="utf-8"))
     with (tmp_path / "results.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 5 * 3  # one row per run and epoch
@@ -145,22 +166,23 @@ def test_outputs_from_finished_runs(tmp_path, monkeypatch):
         assert (tmp_path / png).stat().st_size > 10_000
 
 
-def test_cli_errors(tmp_path):
+def test_cli_errors(tmp_path, synthetic_text):
     runner = CliRunner()
     result = runner.invoke(fig3_command, ["--data", str(tmp_path / "none.txt"), "--out", str(tmp_path / "o"), "--quick"])
     assert result.exit_code == 2 and "does not exist" in result.output and "Traceback" not in result.output
     taken = tmp_path / "taken"
     taken.mkdir()
     (taken / "x").write_text("keep")
-    result = runner.invoke(fig3_command, ["--data", str(DATA), "--out", str(taken), "--quick"])
+    result = runner.invoke(fig3_command, ["--data", str(synthetic_text), "--out", str(taken), "--quick"])
     assert result.exit_code == 2 and "already exists" in result.output and (taken / "x").read_text() == "keep"
-    result = runner.invoke(fig3_command, ["--data", str(DATA), "--out", str(tmp_path / "o"), "--epochs", "0"])
+    result = runner.invoke(fig3_command, ["--data", str(synthetic_text), "--out", str(tmp_path / "o"), "--epochs", "0"])
     assert result.exit_code == 2 and "--epochs" in result.output
 
 
 @pytest.mark.slow
 def test_quick_grid_shd_beats_sgd_at_every_asymmetric_level(tmp_path):
     """Acceptance 1: `reproduce fig3 --quick` on the prefix; SHD < SGD (final test CE) at every γ > 0."""
+    needs_war_and_peace()
     start = time.time()
     result = CliRunner().invoke(fig3_command, ["--data", str(DATA), "--out", str(tmp_path / "fig3"), "--quick",
                                                "--workers", "2", "--quiet"])

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from analogtrain.cli.main import cli
-from analogtrain.experiments.single_parameter import STUDIES
+from analogtrain.studies.single_parameter import STUDIES
 
 
 def invoke(*args):

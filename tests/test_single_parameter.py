@@ -20,8 +20,8 @@ from click.testing import CliRunner
 from analogtrain.cli.main import cli
 from analogtrain.devices import LinearStepDevice, SoftBoundsDevice
 from analogtrain.errors import ConfigError
-from analogtrain.experiments.single_parameter import STUDIES
-from analogtrain.experiments.single_parameter.common import (
+from analogtrain.studies.single_parameter import STUDIES
+from analogtrain.studies.single_parameter.common import (
     SingleParameterSettings,
     asymmetric_device,
     check_g0,
@@ -29,7 +29,7 @@ from analogtrain.experiments.single_parameter.common import (
     study_update,
     symmetric_device,
 )
-from analogtrain.experiments.single_parameter.runs import run_sgd
+from analogtrain.studies.single_parameter.runs import run_sgd
 from analogtrain.crossbar import CrossbarArray
 from analogtrain.theory import folded_normal_mean, nominal_response
 from analogtrain.theory import sgd as sgd_theory

@@ -1,6 +1,6 @@
 """Sweeps on Dask: results, failures, killed workers, resumption, re-runs, an external cluster, the CLI.
 
-The runs use the stand-in training function :mod:`analogtrain.sweep.toy` (same signature and
+The runs use the stand-in training function ``tests/sweep_toy.py`` (same signature and
 directory rules as the real training, closed-form "losses"), so each sweep takes seconds.
 """
 
@@ -21,9 +21,9 @@ from analogtrain.cli.sweep import sweep as sweep_command
 from analogtrain.errors import ConfigError
 from analogtrain.sweep import SweepSpec, load_results_csv, read_metrics, run_sweep
 from analogtrain.sweep import scheduler as scheduler_module
-from analogtrain.sweep.toy import loss_at
+from sweep_toy import loss_at
 
-TOY = "analogtrain.sweep.toy:train"
+TOY = "sweep_toy:train"  # tests/sweep_toy.py: conftest.py puts tests/ on the workers' PYTHONPATH
 
 
 def toy_spec(runs, grid=None, base=None, retries=1, name="toy") -> SweepSpec:
@@ -245,7 +245,7 @@ def test_unreachable_scheduler_is_a_clean_error(tmp_path, monkeypatch):
 
 
 def test_real_training_runs(tmp_path):
-    """The default runner (analogtrain.experiments.training.train) on the digits MLP."""
+    """The default runner (analogtrain.training.loop.train) on the digits MLP."""
     spec = SweepSpec.from_dict({
         "base": {"model": {"kind": "mlp", "hidden": [16]}, "dataset": {"kind": "digits"}, "lr": 0.5, "epochs": 2,
                  "batch_size": 32, "seed": 0},

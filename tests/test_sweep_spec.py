@@ -108,7 +108,7 @@ def test_from_file_with_base_path(tmp_path):
 
 
 def test_example_sweep_file_is_valid():
-    from analogtrain.experiments.training_config import TrainingConfig
+    from analogtrain.training.config import TrainingConfig
 
     example = Path(__file__).resolve().parents[1] / "examples" / "sweep_digits.yaml"
     spec = SweepSpec.from_file(example)
@@ -116,3 +116,16 @@ def test_example_sweep_file_is_valid():
     assert [r.name for r in runs] == [f"{a}_lr-{lr}" for a in ("fp", "sgd", "shd") for lr in ("0.3", "1", "3")]
     algorithms = [TrainingConfig.from_dict(r.config).algorithm for r in runs]
     assert [a.algorithm if a else None for a in algorithms[::3]] == [None, "sgd", "shd"]
+
+
+def test_runner_under_its_old_module_path_still_loads(tmp_path):
+    """Sweep files written before experiments/ was split name the default runner by its old path."""
+    from analogtrain.sweep.spec import DEFAULT_RUNNER
+    from analogtrain.sweep.task import config_checker, load_runner
+    from analogtrain.training.config import TrainingConfig
+    from analogtrain.training.loop import train
+
+    (tmp_path / "old.yaml").write_text("runner: analogtrain.experiments.training:train\nbase: {}\n")
+    assert SweepSpec.from_file(tmp_path / "old.yaml").runner == DEFAULT_RUNNER
+    assert load_runner("analogtrain.experiments.training:train") is train
+    assert config_checker(DEFAULT_RUNNER) == TrainingConfig.from_dict

@@ -10,10 +10,10 @@ import pytest
 import torch
 from torch import nn
 
-from analogtrain.experiments.datasets import UNKNOWN, digits_arrays, load_dataset
-from analogtrain.experiments.models import build_model
-from analogtrain.experiments.training import train
-from analogtrain.experiments.training_config import DigitsConfig, RegressionConfig, TextConfig, TrainingConfig
+from analogtrain.training.datasets import UNKNOWN, digits_arrays, load_dataset
+from analogtrain.training.models import build_model
+from analogtrain.training.loop import train
+from analogtrain.training.config import DigitsConfig, RegressionConfig, TextConfig, TrainingConfig
 from analogtrain.nn import AnalogConv2d, AnalogLinear, AnalogLSTM
 
 
@@ -122,7 +122,7 @@ def test_every_model_trains_and_writes_its_outputs(tmp_path, model, dataset, alg
     assert all(np.isfinite(float(r["loss"])) for r in rows)
     assert (out / "learning_curve.png").stat().st_size > 1000
     if model["kind"] == "char_lstm":
-        from analogtrain.experiments.training import load_checkpoint
+        from analogtrain.training.checkpoints import load_checkpoint
 
         state = load_checkpoint(out / "checkpoint.pt")
         assert any(key.startswith("lstm.layers.1.tile") for key in state["model"])

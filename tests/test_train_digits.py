@@ -35,8 +35,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from analogtrain.experiments.training import train
-from analogtrain.experiments.training_config import TrainingConfig
+from analogtrain.training.loop import train
+from analogtrain.training.config import TrainingConfig
 
 ASYMMETRIC = {"model": "soft-bounds", "dw_min": 0.02, "w_max": 1.0, "w_min": -1.0, "dw_min_dtod": 0.3,
               "dw_min_std": 0.3, "w_max_dtod": 0.2, "w_min_dtod": 0.2, "up_down_dtod": 0.05}

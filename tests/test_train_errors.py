@@ -18,8 +18,8 @@ from click.testing import CliRunner
 
 from analogtrain.cli.main import cli
 from analogtrain.errors import ConfigError
-from analogtrain.experiments.training import train
-from analogtrain.experiments.training_config import TrainingConfig
+from analogtrain.training.loop import train
+from analogtrain.training.config import TrainingConfig
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = {"model": {"kind": "mlp", "hidden": [4]}, "epochs": 1, "batch_size": 64}

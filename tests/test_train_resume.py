@@ -15,10 +15,11 @@ import pytest
 import torch
 
 from analogtrain.errors import ConfigError
-from analogtrain.experiments import training
-from analogtrain.experiments.training import CHECKPOINT, TrainingInterrupted, load_checkpoint, train
-from analogtrain.experiments.training_config import TrainingConfig
-from analogtrain.experiments.training_report import read_metrics
+from analogtrain.training import loop as training
+from analogtrain.training.checkpoints import CHECKPOINT, load_checkpoint
+from analogtrain.training.loop import TrainingInterrupted, train
+from analogtrain.training.config import TrainingConfig
+from analogtrain.training.report import read_metrics
 
 
 @pytest.fixture(autouse=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from analogtrain.errors import ConfigError
+from analogtrain.jsonio import plain
 
 # ---------------------------------------------------------------------------------------------
 # Validation helpers: each raises ConfigError naming the parameter and its valid range.
@@ -108,7 +109,7 @@ class Config:
         extra = self._dict_header()
         out.update(extra)
         for f in dataclasses.fields(self):
-            out[f.name] = _to_plain(getattr(self, f.name))
+            out[f.name] = plain(getattr(self, f.name), nonfinite="string")
         return out
 
     def _dict_header(self) -> dict[str, Any]:
@@ -172,29 +173,6 @@ def load_mapping(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"config file {str(path)!r} must hold a mapping at the top level")
     return data
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` with NaN/±inf floats replaced by None (JSON null) and keys made strings, recursively."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    return value
-
-
-def _to_plain(value: Any) -> Any:
-    if isinstance(value, Config):
-        return value.to_dict()
-    if isinstance(value, (list, tuple)):
-        return [_to_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _to_plain(v) for k, v in value.items()}
-    if isinstance(value, float) and math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return value
 
 
 def _from_plain(hint: Any, value: Any, path: str) -> Any:

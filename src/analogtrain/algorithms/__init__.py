@@ -1,10 +1,13 @@
 """Training algorithms: how crossbar arrays make one trainable weight.
 
-* :class:`AnalogSGD` (2 arrays: main + reference; paper Fig. 1A),
+* :class:`DifferentialSGD` (analog SGD, config :class:`AnalogSGDConfig`; 2 arrays: main +
+  reference; paper Fig. 1A),
 * :class:`TikiTaka` (4 arrays: A_main, A_ref, C_main, C_ref; Gokmen & Haensch 2020),
 * :class:`SHD` (3 arrays: A_main, A_ref, C_main, with C read against A_ref; Onen, Gokmen et al. 2022).
 
 All share the :class:`AnalogAlgorithm` interface; :func:`build_algorithm` makes one from its config.
+Importing a module here registers its algorithms (:func:`register_algorithm`); a new algorithm's
+module is imported below, so that its name is known wherever configs are read.
 """
 
 from analogtrain.algorithms.base import (
@@ -15,7 +18,7 @@ from analogtrain.algorithms.base import (
     calibrate_reference,
     register_algorithm,
 )
-from analogtrain.algorithms.sgd import AnalogSGD, AnalogSGDConfig
+from analogtrain.algorithms.sgd import AnalogSGDConfig, DifferentialSGD
 from analogtrain.algorithms.transfer import (
     SHD,
     SHDConfig,
@@ -32,8 +35,8 @@ __all__ = [
     "build_algorithm",
     "calibrate_reference",
     "register_algorithm",
-    "AnalogSGD",
     "AnalogSGDConfig",
+    "DifferentialSGD",
     "SHD",
     "SHDConfig",
     "TikiTaka",

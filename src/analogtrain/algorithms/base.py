@@ -41,7 +41,9 @@ from analogtrain.crossbar.calibration import calibrate_symmetry_point
 from analogtrain.crossbar.operations import OperationCounter
 from analogtrain.errors import ConfigError
 
-#: algorithm name -> (config class, algorithm class)
+#: algorithm name -> (config class, algorithm class). The built-in algorithms register when their
+#: modules are imported, and the package's ``__init__`` imports them all; since Python imports a
+#: package before any of its modules, every user of this module sees them registered.
 _REGISTRY: dict[str, tuple[type["AlgorithmConfig"], type["AnalogAlgorithm"]]] = {}
 
 
@@ -58,12 +60,7 @@ def register_algorithm(config_class: type["AlgorithmConfig"]):
 
 def algorithm_names() -> list[str]:
     """Names of all registered algorithms (``sgd``, ``tiki-taka``, ``shd``, ...)."""
-    _load_builtin()
     return sorted(_REGISTRY)
-
-
-def _load_builtin() -> None:
-    import analogtrain.algorithms  # noqa: F401  (registers the built-in algorithms)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,7 +84,6 @@ class AlgorithmConfig(Config):
             return data
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping with an 'algorithm' key, got {data!r}")
-        _load_builtin()
         name = data.get("algorithm")
         if name not in _REGISTRY:
             raise ConfigError(f"{path}.algorithm: unknown algorithm {name!r}; valid: {sorted(_REGISTRY)}")
@@ -104,7 +100,6 @@ def build_algorithm(
     dtype: torch.dtype = torch.float32,
 ) -> "AnalogAlgorithm":
     """Make the algorithm object described by ``config`` for an (out × in) weight."""
-    _load_builtin()
     if isinstance(config, dict):
         config = AlgorithmConfig.from_dict_polymorphic(config)
     if not isinstance(config, AlgorithmConfig) or config.algorithm not in _REGISTRY:

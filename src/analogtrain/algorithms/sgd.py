@@ -85,8 +85,11 @@ class AnalogSGDConfig(AlgorithmConfig):
 
 
 @register_algorithm(AnalogSGDConfig)
-class AnalogSGD(AnalogAlgorithm):
-    """Analog SGD with ``W = G_main − G_ref`` (see module docstring). Arrays: ``main``, ``reference``."""
+class DifferentialSGD(AnalogAlgorithm):
+    """Analog SGD with ``W = G_main − G_ref`` (see module docstring). Arrays: ``main``, ``reference``.
+
+    Its config is :class:`AnalogSGDConfig` (``algorithm: sgd``). Not to be confused with
+    :class:`analogtrain.nn.AnalogSGD`, the optimizer whose step triggers every layer's update."""
 
     name = "sgd"
     arrays_per_weight = 2

@@ -4,24 +4,20 @@
   :class:`~analogtrain.errors.ConfigError` (or other ``ValueError``) from the library, an unknown
   name, a malformed option — is reported as ONE line ``Error: ...`` on stderr with exit code 2,
   never a traceback. Set ``ANALOGTRAIN_DEBUG=1`` to get the traceback instead.
-* :func:`plan_output_dir` / :class:`OutputDir`: a run writes one directory; by default a new,
-  uniquely named one under ``./runs/``; an existing directory is refused unless ``--overwrite``
-  is given, in which case it is replaced. The check happens before any work, the directory is made
-  only when there is something to write.
+* Output directories: :func:`analogtrain.training.run_dir.plan_output_dir`; JSON files:
+  :mod:`analogtrain.jsonio`.
 * :func:`parse_overrides`: ``--set PARAM=VALUE`` options into keyword arguments.
-* :func:`write_json` / :func:`write_csv`: plain files (NaN/inf become JSON ``null``).
+* :func:`write_csv`: dict rows as CSV (NaN written as empty).
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as _dt
 import errno
 import functools
 import json
 import math
 import os
-import shutil
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -31,9 +27,6 @@ from analogtrain.errors import ConfigError
 
 #: Exit status of every command on bad input (as click's own usage errors).
 ERROR_EXIT_CODE = 2
-
-#: Where runs go when no ``--out`` is given (relative to the working directory).
-DEFAULT_RUNS_ROOT = "runs"
 
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", None)
 
@@ -133,86 +126,6 @@ class AnalogGroup(click.Group):
 
 
 # ---------------------------------------------------------------------------------------------
-# Output directories
-
-
-def _timestamp() -> str:
-    return _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-
-
-def _slug(text: str) -> str:
-    keep = [c if (c.isalnum() or c in "-_.") else "-" for c in str(text)]
-    slug = "".join(keep).strip("-.")
-    return slug or "run"
-
-
-class OutputDir:
-    """A run's output directory, checked now and made by :meth:`create` when results are ready."""
-
-    def __init__(self, path: Path, overwrite: bool, default: bool) -> None:
-        self.path = path
-        self.overwrite = overwrite
-        self.default = default
-
-    def create(self) -> Path:
-        """Make the directory (replacing an existing one only with ``--overwrite``); return it."""
-        if self.default:
-            # A uniquely named new directory: add -1, -2, ... if the name is taken meanwhile.
-            base = self.path
-            candidate, k = base, 0
-            while True:
-                try:
-                    candidate.mkdir(parents=True, exist_ok=False)
-                    self.path = candidate
-                    return candidate
-                except FileExistsError:
-                    k += 1
-                    candidate = base.with_name(f"{base.name}-{k}")
-        if self.path.exists() or self.path.is_symlink():
-            if not self.overwrite:
-                raise ConfigError(_exists_message(self.path))
-            _remove(self.path)
-        self.path.mkdir(parents=True, exist_ok=False)
-        return self.path
-
-
-def _exists_message(path: Path) -> str:
-    return f"--out: output directory '{path}' already exists; pass --overwrite to replace it"
-
-
-def _remove(path: Path) -> None:
-    resolved = path.resolve()
-    cwd = Path.cwd().resolve()
-    protected = {Path(resolved.anchor), Path.home().resolve()}
-    if resolved in protected or resolved == cwd or resolved in cwd.parents:
-        raise ConfigError(f"--out: refusing to replace '{path}' (it holds the working directory or is a root)")
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink()
-
-
-def plan_output_dir(
-    out: str | os.PathLike | None,
-    prefix: str,
-    overwrite: bool = False,
-    root: str | os.PathLike = DEFAULT_RUNS_ROOT,
-) -> OutputDir:
-    """Check where a run will write, before doing any work.
-
-    ``out`` None: ``<root>/<prefix>-YYYYmmdd-HHMMSS`` (``-k`` appended if taken), never an
-    existing directory. Otherwise ``out`` itself, refused with a ConfigError if it exists and
-    ``overwrite`` is false.
-    """
-    if out is None:
-        return OutputDir(Path(root) / f"{_slug(prefix)}-{_timestamp()}", overwrite=False, default=True)
-    path = Path(out)
-    if (path.exists() or path.is_symlink()) and not overwrite:
-        raise ConfigError(_exists_message(path))
-    return OutputDir(path, overwrite=overwrite, default=False)
-
-
-# ---------------------------------------------------------------------------------------------
 # --set PARAM=VALUE
 
 
@@ -250,28 +163,6 @@ def parse_overrides(items: Iterable[str], option: str = "--set") -> dict[str, An
 
 # ---------------------------------------------------------------------------------------------
 # Files
-
-
-def plain(value: Any) -> Any:
-    """JSON-ready copy: tensors/arrays to lists, numpy/torch scalars to numbers, NaN/inf to None."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "tolist") and callable(value.tolist):  # torch.Tensor, numpy array / scalar
-        return plain(value.tolist())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def write_json(path: str | os.PathLike, data: Any) -> Path:
-    """Write ``data`` as indented JSON (NaN and inf as ``null``)."""
-    path = Path(path)
-    path.write_text(json.dumps(plain(data), indent=2, allow_nan=False) + "\n")
-    return path
 
 
 def write_csv(path: str | os.PathLike, rows: Sequence[dict[str, Any]], fieldnames: Sequence[str]) -> Path:

@@ -29,7 +29,7 @@ def fetch(name, out, url, overwrite, timeout):
     war-and-peace: Leo Tolstoy, War and Peace, eBook #2600 — the text of the character-level LSTM
     study (`analogtrain reproduce fig3 --data PATH`).
     """
-    from analogtrain.experiments.data_fetch import fetch_text
+    from analogtrain.training.data_fetch import fetch_text
 
     summary = fetch_text(name, out, url=url, overwrite=overwrite, timeout=timeout, progress=True)
     click.echo(f"wrote {summary['path']}: {summary['characters']:,} characters "

@@ -6,14 +6,9 @@ from pathlib import Path
 
 import click
 
-from analogtrain.cli.common import (
-    AnalogGroup,
-    handle_errors,
-    parse_overrides,
-    plan_output_dir,
-    write_csv,
-    write_json,
-)
+from analogtrain.cli.common import AnalogGroup, handle_errors, parse_overrides, write_csv
+from analogtrain.jsonio import write_json
+from analogtrain.training.run_dir import plan_output_dir
 
 
 @click.group(cls=AnalogGroup)
@@ -80,7 +75,7 @@ def show(name, settings, n_devices, pulses, seed, out, overwrite) -> None:
     config.json (the device) and summary.json to the output directory.
     """
     from analogtrain.devices.presets import get_device
-    from analogtrain.experiments.pulse_response import CSV_COLUMNS, plot_pulse_response, pulse_response
+    from analogtrain.studies.pulse_response import CSV_COLUMNS, plot_pulse_response, pulse_response
 
     overrides = parse_overrides(settings)
     model = get_device(name, **overrides)

@@ -19,8 +19,10 @@ from pathlib import Path
 
 import click
 
-from analogtrain.cli.common import AnalogGroup, CliError, handle_errors, plan_output_dir
-from analogtrain.experiments.single_parameter import STUDIES
+from analogtrain.cli.common import AnalogGroup, CliError, handle_errors
+from analogtrain.training.progress import progress_bar, progress_line
+from analogtrain.training.run_dir import plan_output_dir
+from analogtrain.studies.single_parameter import STUDIES
 
 #: CLI options of the study knobs: knob -> (option names, type, help).
 KNOB_OPTIONS = {
@@ -77,8 +79,8 @@ def _make_study_command(name: str) -> click.Command:
 
     @handle_errors
     def callback(out, quick, seed, overwrite, progress, **knobs):
-        from analogtrain.experiments.report import write_study
-        from analogtrain.experiments.single_parameter.common import SingleParameterSettings
+        from analogtrain.studies.report import write_study
+        from analogtrain.studies.single_parameter.common import SingleParameterSettings
 
         settings = SingleParameterSettings(seed=seed, quick=quick, **{k: v for k, v in knobs.items() if v is not None})
         target = plan_output_dir(out, f"reproduce-{name}", overwrite)
@@ -114,26 +116,20 @@ for _name in STUDIES:
 @handle_errors
 def single_parameter(out, quick, seed, overwrite, progress) -> None:
     """All single-parameter studies, each in a subdirectory, with report.md and summary.json."""
-    from analogtrain.experiments.report import write_report, write_study
-    from analogtrain.experiments.single_parameter.common import SingleParameterSettings
+    from analogtrain.studies.report import write_report, write_study
+    from analogtrain.studies.single_parameter.common import SingleParameterSettings
 
     settings = SingleParameterSettings(seed=seed, quick=quick)
     target = plan_output_dir(out, "reproduce-single-parameter", overwrite)
     start = time.perf_counter()
     results = []
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(STUDIES), desc="studies", unit="study")
-    for name, study in STUDIES.items():
-        if bar is not None:
-            bar.set_postfix_str(name)
+    bar = progress_bar(len(STUDIES), "studies", enabled=progress, unit="study")
+    for k, (name, study) in enumerate(STUDIES.items(), 1):
+        bar.set_postfix_str(name)
         results.append(study.run(settings, progress=progress))
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+        bar.update(1)
+        progress_line(f"study {k}/{len(STUDIES)}: {name} done ({time.perf_counter() - start:.0f} s)", enabled=progress)
+    bar.close()
     directory = target.create()
     written = [(r, r.name, write_study(r, directory / r.name)) for r in results]
     preamble = (f"Onen, Gokmen et al., \"Neural Network Training with Asymmetric Crosspoint Elements\" "

@@ -38,7 +38,7 @@ def fig3(data, out, epochs, quick, max_chars, scheduler, workers, device, overwr
     (one row per run and epoch), summary.json (final test cross-entropy of every run and the
     paper's claims, measured) and sweep/ (one directory per run).
     """
-    from analogtrain.experiments.fig3 import Fig3Config, quick_config, run_fig3
+    from analogtrain.studies.fig3 import Fig3Config, quick_config, run_fig3
 
     changes = {k: v for k, v in {"epochs": epochs, "max_chars": max_chars}.items() if v is not None}
     config = quick_config(data, **changes) if quick else Fig3Config(data=data, **changes)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from analogtrain.cli.common import DEFAULT_RUNS_ROOT, CliError, _slug, _timestamp, handle_errors
+from analogtrain.cli.common import CliError, handle_errors
+from analogtrain.training.run_dir import default_path
 
 #: Exit status after Ctrl-C (the shell's convention for SIGINT).
 INTERRUPTED_EXIT_CODE = 130
@@ -30,15 +31,15 @@ def train(config_file: Path, out: Path | None, resume: bool, overwrite: bool, de
     summary.json. Ctrl-C finishes the current batch and writes a checkpoint; --resume continues
     from it exactly (same final weights and metrics as an uninterrupted run).
     """
-    from analogtrain.experiments.training import TrainingInterrupted
-    from analogtrain.experiments.training import train as run_training
-    from analogtrain.experiments.training_config import TrainingConfig
+    from analogtrain.training.loop import TrainingInterrupted
+    from analogtrain.training.loop import train as run_training
+    from analogtrain.training.config import TrainingConfig
 
     config = TrainingConfig.from_file(config_file)
     if out is None:
         if resume:
             raise CliError("--resume needs --out DIR (the directory of the run to continue)")
-        out = Path(DEFAULT_RUNS_ROOT) / f"train-{_slug(config_file.stem)}-{_timestamp()}"
+        out = default_path(f"train-{config_file.stem}")
     try:
         summary = run_training(config, out, resume=resume, overwrite=overwrite, device=device, progress=not quiet)
     except TrainingInterrupted as stop:

@@ -58,6 +58,22 @@ def device_models() -> dict[str, type[PulsedDevice]]:
     return dict(_REGISTRY)
 
 
+#: The preset lookup (name -> device), installed by :mod:`analogtrain.devices.presets` when the
+#: package loads: presets build on the models, so this module does not import them.
+_PRESET_LOOKUP: list = []
+
+
+def register_preset_lookup(lookup) -> None:
+    """Install the function that resolves a preset name (``get_device``)."""
+    _PRESET_LOOKUP[:] = [lookup]
+
+
+def _preset(name: str) -> "PulsedDevice":
+    if not _PRESET_LOOKUP:  # pragma: no cover - the package __init__ always loads the presets
+        raise ConfigError(f"device presets are not loaded; cannot resolve {name!r}")
+    return _PRESET_LOOKUP[0](name)
+
+
 class NoiseSegments:
     """Consecutive segments of one 1-D normal draw, each from its own generator: the draws of
     several arrays' devices updated in one call (each array keeps its own random stream)."""
@@ -168,16 +184,12 @@ class PulsedDevice(Config):
         if isinstance(data, PulsedDevice):
             return data
         if isinstance(data, str):
-            from analogtrain.devices.presets import get_device
-
-            return get_device(data)
+            return _preset(data)
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping with a 'model' key, got {data!r}")
         if "preset" in data:
-            from analogtrain.devices.presets import get_device
-
             overrides = {k: v for k, v in data.items() if k != "preset"}
-            base = get_device(data["preset"])
+            base = _preset(data["preset"])
             return type(base).from_dict({**base.to_dict(), **overrides}, path)
         name = data.get("model")
         if name not in _REGISTRY:

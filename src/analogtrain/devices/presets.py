@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from analogtrain.devices.abrupt import AbruptDevice
-from analogtrain.devices.base import PulsedDevice, device_models
+from analogtrain.devices.base import PulsedDevice, device_models, register_preset_lookup
 from analogtrain.devices.constant_step import ConstantStepDevice
 from analogtrain.devices.exp_step import ExpStepDevice
 from analogtrain.devices.linear_step import LinearStepDevice
@@ -227,3 +227,6 @@ def describe(name: str) -> str:
 __all__ = ["PRESETS", "PUBLISHED", "available_devices", "get_device", "describe"] + [
     f.__name__ for f in PUBLISHED.values()
 ]
+
+
+register_preset_lookup(get_device)

@@ -2,8 +2,9 @@
 
 * :class:`AnalogLinear`, :class:`AnalogConv2d`, :class:`AnalogLSTM`: layers whose matrix products
   are analog reads of an algorithm's visible weight (analog SGD, Tiki-Taka, SHD, ...);
-* :class:`AnalogSGD`: a ``torch.optim.Optimizer`` whose ``step()`` applies the analog (pulse)
-  updates and plain SGD to digital parameters;
+* :class:`AnalogOptimizer`: a ``torch.optim.Optimizer`` whose ``step()`` applies the analog (pulse)
+  updates and steps the digital parameters with any torch optimizer (``digital=torch.optim.Adam``);
+  :class:`AnalogSGD`: the same with plain SGD for the digital parameters;
 * :func:`convert`: a copy of a torch model with Linear/Conv2d/LSTM made analog.
 
 A normal training loop works unchanged::
@@ -17,13 +18,14 @@ from analogtrain.nn.conv import AnalogConv2d
 from analogtrain.nn.conversion import convert, convertible_layers
 from analogtrain.nn.linear import AnalogLinear
 from analogtrain.nn.lstm import AnalogLSTM
-from analogtrain.nn.optimizer import AnalogSGD, analog_tiles
+from analogtrain.nn.optimizer import AnalogOptimizer, AnalogSGD, analog_tiles
 from analogtrain.nn.tile import AnalogTile
 
 __all__ = [
     "AnalogConv2d",
     "AnalogLinear",
     "AnalogLSTM",
+    "AnalogOptimizer",
     "AnalogSGD",
     "AnalogTile",
     "analog_tiles",

@@ -33,21 +33,8 @@ from torch import nn
 from analogtrain.algorithms.base import AlgorithmConfig, build_algorithm, run_update_steps
 from analogtrain.crossbar.array import PulseWrite
 from analogtrain.errors import ConfigError
-
-
-def _plain_state(value: Any) -> Any:
-    """A copy of ``value`` made of tensors, dicts, lists, str, int, float, bool and None only."""
-    if isinstance(value, torch.Tensor):
-        return value.detach().clone()
-    if isinstance(value, dict):
-        return {str(k): _plain_state(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain_state(v) for v in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if isinstance(value, torch.Size):
-        return list(value)
-    raise TypeError(f"cannot store {type(value).__name__} in an analog state dict")
+from analogtrain.jsonio import state_copy
+from analogtrain.nn.function import AnalogRead, exact_read
 
 
 def config_differences(old: Any, new: Any, path: str = "") -> list[str]:
@@ -137,8 +124,6 @@ class AnalogTile(nn.Module):
     def read(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
         """``y = W x`` (``+ b`` with a digital ``bias`` of shape (out_features,)) for x of shape
         (batch, in_features); differentiable (see module docstring)."""
-        from analogtrain.nn.function import AnalogRead, exact_read
-
         self.register()
         if x.dim() != 2 or x.shape[1] != self.in_features:
             raise ConfigError(f"input must have shape (batch, {self.in_features}), got {tuple(x.shape)}")
@@ -226,7 +211,7 @@ class AnalogTile(nn.Module):
             "config": self.config.to_dict(),
             "seed": self.seed,
             "shape": [self.out_features, self.in_features],
-            "algorithm": _plain_state(self.algorithm.state_dict()),
+            "algorithm": state_copy(self.algorithm.state_dict()),
         }
 
     def set_extra_state(self, state: dict[str, Any]) -> None:

@@ -6,8 +6,7 @@
 * :mod:`~analogtrain.sweep.scheduler` — :func:`run_sweep`: a LocalCluster or an existing
   scheduler, retries, progress, skipping finished runs;
 * :mod:`~analogtrain.sweep.results` — ``results.csv`` (one row per run and epoch) and
-  ``summary.json``;
-* :mod:`~analogtrain.sweep.toy` — a stand-in training function for trying a sweep out.
+  ``summary.json``.
 """
 
 from analogtrain.sweep.results import load_results_csv, read_metrics

@@ -11,22 +11,20 @@ import sys
 import threading
 from typing import Any
 
+from analogtrain.training.progress import progress_bar
 
 
 class Progress:
     """Runs done / running / failed: a tqdm bar on a terminal and one line per finished run."""
 
     def __init__(self, total: int, enabled: bool, stream=None) -> None:
-        from tqdm import tqdm
-
         self.enabled = enabled
         self.total = total
         self.done = self.failed = 0
         self.running: set[str] = set()
         self._lock = threading.Lock()
         self.stream = stream or sys.stderr
-        self.bar = tqdm(total=total, desc="sweep", unit="run", file=self.stream, leave=True,
-                        disable=None if enabled else True, dynamic_ncols=True)
+        self.bar = progress_bar(total, "sweep", enabled=enabled, file=self.stream, unit="run", leave=True)
 
     def event(self, event: Any) -> None:
         """Handler of the workers' start/end events (``(timestamp, message)`` tuples)."""

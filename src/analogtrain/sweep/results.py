@@ -11,13 +11,13 @@ without looking anything up.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from analogtrain.config import json_safe
+from analogtrain.jsonio import atomic_write_text
 
 #: Files and columns.
 RESULTS_CSV = "results.csv"
@@ -74,14 +74,6 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     return [epochs[e] for e in sorted(epochs, key=lambda e: (isinstance(e, str), e))]
 
 
-def read_json(path: str | Path) -> Any:
-    """A JSON file's content, or None if it is absent or unreadable (e.g. half written)."""
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
@@ -92,18 +84,6 @@ def _cell(value: Any) -> Any:
     if isinstance(value, (int, str)):
         return value
     return json.dumps(value, sort_keys=True)
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write a file so that a reader sees the old or the new content, never half of it."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def write_json(path: str | Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n")
 
 
 def results_rows(records: Sequence[Mapping[str, Any]], metrics: Mapping[str, list[dict[str, Any]]]
@@ -143,14 +123,12 @@ def metric_order(key: str) -> tuple[int, str]:
 
 
 def write_results_csv(path: str | Path, rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _cell(row.get(k)) for k in columns})
-    os.replace(tmp, path)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=list(columns), extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(row.get(k)) for k in columns})
+    atomic_write_text(path, text.getvalue())
 
 
 def load_results_csv(path: str | Path) -> list[dict[str, Any]]:

@@ -33,27 +33,28 @@ import contextlib
 import datetime as _dt
 import logging
 import os
-import shutil
 import time
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from analogtrain.errors import ConfigError
+from analogtrain.jsonio import atomic_write_text, read_json, write_json
 from analogtrain.sweep import results as R
 from analogtrain.sweep.progress import Progress
-from analogtrain.sweep.spec import DEFAULT_RUNNER, RunSpec, SweepSpec, validate_runs
+from analogtrain.sweep.spec import RunSpec, SweepSpec, validate_runs
 from analogtrain.sweep.task import (
     ERROR_FILE,
     EVENT_TOPIC,
     METRICS_FILE,
     SUMMARY_FILE,
     LOGS_DIR,
+    config_checker,
     count_attempts,
     execute_run,
     is_complete,
-    parse_config,
 )
+from analogtrain.training.run_dir import remove_dir
 
 SWEEP_JSON = "sweep.json"
 MAX_WORKERS = 1024
@@ -77,26 +78,15 @@ def _log_path(out: Path, name: str) -> Path:
     return out / LOGS_DIR / f"{name}.log"
 
 
-def _remove_tree(path: Path) -> None:
-    resolved = path.resolve()
-    cwd = Path.cwd().resolve()
-    if resolved in {Path(resolved.anchor), Path.home().resolve()} or resolved == cwd or resolved in cwd.parents:
-        raise ConfigError(f"--out: refusing to replace '{path}' (it holds the working directory or is a root)")
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink()
-
-
 def prepare_directory(out: Path, spec: SweepSpec, runs: Sequence[RunSpec], overwrite: bool) -> dict[str, Any]:
     """Check (and make) the sweep directory; return the run records to keep in sweep.json."""
     records: dict[str, Any] = {}
     if out.exists() or out.is_symlink():
         marker = out / SWEEP_JSON
         if overwrite:
-            _remove_tree(out)
+            remove_dir(out)
         elif marker.is_file():
-            previous = R.read_json(marker)
+            previous = read_json(marker)
             if not isinstance(previous, dict) or not isinstance(previous.get("runs"), dict):
                 raise ConfigError(f"--out: '{marker}' is unreadable; pass --overwrite to start the sweep afresh")
             records = previous["runs"]
@@ -118,7 +108,7 @@ def prepare_directory(out: Path, spec: SweepSpec, runs: Sequence[RunSpec], overw
     (out / R.RUNS_DIR).mkdir(parents=True, exist_ok=True)
     for run in runs:
         records[run.name] = {"overrides": run.overrides, "config_hash": run.config_hash}
-    R.write_json(out / SWEEP_JSON, {"spec": spec.to_dict(), "runs": records})
+    write_json(out / SWEEP_JSON, {"spec": spec.to_dict(), "runs": records})
     return records
 
 
@@ -155,7 +145,7 @@ class Collector:
     def finished(self, run: RunSpec, wall_time_s: float | None = None, skipped: bool = False) -> None:
         run_dir = _run_dir(self.out, run.name)
         record = self.records[run.name]
-        record.update(status=R.FINISHED, error=None, summary=R.read_json(run_dir / SUMMARY_FILE),
+        record.update(status=R.FINISHED, error=None, summary=read_json(run_dir / SUMMARY_FILE),
                       attempts=count_attempts(_log_path(self.out, run.name)))
         if wall_time_s is not None:
             record["wall_time_s"] = wall_time_s
@@ -167,7 +157,7 @@ class Collector:
     def failed(self, run: RunSpec, error: str, details: str) -> None:
         run_dir = _run_dir(self.out, run.name)
         run_dir.mkdir(parents=True, exist_ok=True)
-        R.atomic_write_text(run_dir / ERROR_FILE, f"{error}\n\n{details.rstrip()}\n")
+        atomic_write_text(run_dir / ERROR_FILE, f"{error}\n\n{details.rstrip()}\n")
         record = self.records[run.name]
         record.update(status=R.FAILED, error=error, summary=None, attempts=count_attempts(_log_path(self.out, run.name)))
         self.metrics[run.name] = R.read_metrics(run_dir / METRICS_FILE)
@@ -198,7 +188,7 @@ class Collector:
         if force or now - self._last_write >= WRITE_INTERVAL_S:
             rows, columns = R.results_rows([self.records[r.name] for r in self.runs], self.metrics)
             R.write_results_csv(self.out / R.RESULTS_CSV, rows, columns)
-            R.write_json(self.out / R.SUMMARY_JSON, summary)
+            write_json(self.out / R.SUMMARY_JSON, summary)
             self._last_write = now
         return summary
 
@@ -232,16 +222,6 @@ def dask_client(scheduler: str | None, workers: int):
         cluster.close()
 
 
-def _default_validator(runner: str) -> Callable[[dict[str, Any]], Any] | None:
-    if runner == DEFAULT_RUNNER:
-        return lambda config: parse_config(runner, config)
-    if runner == "analogtrain.sweep.toy:train":
-        from analogtrain.sweep import toy
-
-        return toy._check
-    return None
-
-
 def run_sweep(
     spec: SweepSpec,
     out: str | os.PathLike,
@@ -269,7 +249,10 @@ def run_sweep(
     if torch_threads is not None and (not isinstance(torch_threads, int) or torch_threads < 1):
         raise ConfigError(f"torch_threads: must be a positive integer, got {torch_threads!r}")
     runs = spec.expand()
-    validator = _default_validator(spec.runner)
+    try:
+        validator = config_checker(spec.runner)
+    except ConfigError:  # a runner only the workers can import: they check their run's config
+        validator = None
     if validator is not None:
         validate_runs(runs, validator)
     out = Path(out)

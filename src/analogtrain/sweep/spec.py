@@ -12,7 +12,7 @@ A sweep file (YAML or JSON) holds::
       - name: floating-point           # optional; default: made from the overrides
         set: {model.analog: false}
     retries: 2                         # optional: times dask re-runs a run that raised
-    runner: analogtrain.experiments.training:train   # optional: the training function
+    runner: analogtrain.training.loop:train   # optional: the training function
 
 ``runs`` and ``grid`` combine as a product: each listed run is paired with every grid point (a
 missing ``runs`` is one run without overrides, a missing ``grid`` one point without). Override
@@ -38,9 +38,14 @@ from typing import Any, Mapping, Sequence
 
 from analogtrain.config import load_mapping
 from analogtrain.errors import ConfigError
+from analogtrain.training.run_dir import slug
 
 #: The training function a run calls unless the sweep names another ("module:function").
-DEFAULT_RUNNER = "analogtrain.experiments.training:train"
+DEFAULT_RUNNER = "analogtrain.training.loop:train"
+
+#: Runners under the module paths of earlier versions, so that sweep files (and the ``sweep.json``
+#: of sweep directories) written before a module moved still load: old name -> current name.
+RUNNER_ALIASES = {"analogtrain.experiments.training:train": DEFAULT_RUNNER}
 
 #: Longest readable run name before it is cut and suffixed with the config hash.
 MAX_NAME_LENGTH = 80
@@ -54,6 +59,11 @@ _SPEC_KEYS = ("name", "base", "grid", "runs", "retries", "runner")
 _RUN_KEYS = ("name", "set")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=+-]*$")
 _RUNNER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def resolve_runner(runner: Any) -> Any:
+    """The current name of a runner given under an old module path (:data:`RUNNER_ALIASES`)."""
+    return RUNNER_ALIASES.get(runner, runner) if isinstance(runner, str) else runner
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,16 +177,11 @@ def _format_value(value: Any) -> str:
     return canonical_json(value)
 
 
-def _slug(text: str) -> str:
-    text = re.sub(r"[^A-Za-z0-9._+-]+", "-", text)
-    return re.sub(r"-{2,}", "-", text).strip("-.") or "run"
-
-
 def run_name(overrides: Mapping[str, Any], digest: str) -> str:
     """A readable directory name for a run made from its overrides (``base`` when there are none)."""
     if not overrides:
         return "base"
-    parts = [f"{_slug(k.split('.')[-1] if len(k) > 24 else k)}-{_slug(_format_value(v))}"
+    parts = [f"{slug(k.split('.')[-1] if len(k) > 24 else k)}-{slug(_format_value(v))}"
              for k, v in overrides.items()]
     name = "_".join(parts)
     if len(name) > MAX_NAME_LENGTH:
@@ -276,7 +281,7 @@ class SweepSpec:
             grid=data.get("grid") or {},
             runs=data.get("runs") or [],
             retries=data.get("retries", 2),
-            runner=data.get("runner", DEFAULT_RUNNER),
+            runner=resolve_runner(data.get("runner", DEFAULT_RUNNER)),
         )
 
     @classmethod
@@ -284,7 +289,7 @@ class SweepSpec:
         """Load a sweep file (``.yaml``, ``.yml`` or ``.json``)."""
         path = Path(path)
         data = load_mapping(path)
-        return cls.from_dict(data, name=_slug(path.stem), root=path.parent)
+        return cls.from_dict(data, name=slug(path.stem), root=path.parent)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "base": self.base, "grid": self.grid, "runs": self.runs,

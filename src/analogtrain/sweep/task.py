@@ -14,10 +14,12 @@ the run's checkpoints, metrics and summary there as training goes, which is what
 appear the moment a run finishes and what lets a retried run resume.
 
 A *runner* (the training function) has the signature of
-:func:`analogtrain.experiments.training.train`: ``runner(config, out_dir, *, resume, overwrite,
+:func:`analogtrain.training.loop.train`: ``runner(config, out_dir, *, resume, overwrite,
 device, progress) -> summary dict``; it refuses an existing directory unless resuming or
 overwriting, keeps its checkpoint in ``out_dir/checkpoint.*`` and writes ``summary.json`` (with
-``"status": "finished"`` when done) at the end.
+``"status": "finished"`` when done) at the end. It may carry a ``check_config`` attribute
+(:func:`config_checker`): the sweep then checks every run's config with it before any run
+starts, and the runner is handed what it returns.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from analogtrain.errors import ConfigError
-from analogtrain.sweep.spec import DEFAULT_RUNNER
+from analogtrain.jsonio import read_json
+from analogtrain.sweep.spec import DEFAULT_RUNNER, resolve_runner
 
 #: Topic of the Dask events a run sends when it starts (the client counts running runs with them).
 EVENT_TOPIC = "analogtrain-sweep"
@@ -48,7 +51,7 @@ METRICS_FILE = "metrics.csv"
 
 def load_runner(runner: str) -> Callable[..., Any]:
     """Import ``"package.module:function"``; a clear ConfigError if it cannot be found."""
-    module_name, _, attr = runner.partition(":")
+    module_name, _, attr = resolve_runner(runner).partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
@@ -59,13 +62,17 @@ def load_runner(runner: str) -> Callable[..., Any]:
     return function
 
 
-def parse_config(runner: str, config: dict[str, Any]) -> Any:
-    """The config object the runner takes: a TrainingConfig for the default runner, else the dict."""
-    if runner == DEFAULT_RUNNER:
-        from analogtrain.experiments.training import TrainingConfig
+def config_checker(runner: str) -> Callable[[dict[str, Any]], Any] | None:
+    """The runner's ``check_config`` attribute, if it has one: it turns a run's config mapping into
+    what the runner takes (e.g. a :class:`~analogtrain.training.config.TrainingConfig`), raising
+    ConfigError for a bad one, so that a sweep can check every run before any starts."""
+    return getattr(load_runner(runner), "check_config", None)
 
-        return TrainingConfig.from_dict(config)
-    return config
+
+def parse_config(runner: str, config: dict[str, Any]) -> Any:
+    """The config object the runner takes: ``check_config(config)`` where it has one, else the dict."""
+    check = config_checker(runner)
+    return check(config) if check is not None else config
 
 
 def _now() -> str:
@@ -163,8 +170,6 @@ def execute_run(
 
 def is_complete(run_dir: str | Path) -> bool:
     """The run's summary.json exists and says it finished (a summary without a status counts)."""
-    from analogtrain.sweep.results import read_json
-
     summary = read_json(Path(run_dir) / SUMMARY_FILE)
     return isinstance(summary, dict) and summary.get("status", "finished") == "finished"
 

@@ -28,6 +28,7 @@ import torch
 
 from analogtrain import compiled
 from analogtrain.crossbar.update.counts import PulseCounts
+from analogtrain.crossbar.update.listing import list_coincidences
 from analogtrain.crossbar.update.probabilities import PulseProbabilities
 
 
@@ -176,8 +177,6 @@ def listed_coincidences(trains: Trains, prob: PulseProbabilities, kernel: str = 
     column_negative = trains.negative(columns, prob.x)
     dtype = prob.row.dtype
     if compiled.applies(kernel, prob.row, prob.column):
-        from analogtrain.crossbar.update.listing import list_coincidences
-
         return list_coincidences(row_slot, row_line, row_negative, column_slot, column_line, column_negative,
                                  rows.slots, columns.lines, rows.lines * columns.lines, dtype)
     per_slot = torch.bincount(column_slot, minlength=columns.slots)  # firing columns per slot

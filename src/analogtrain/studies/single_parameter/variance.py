@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from analogtrain.experiments.single_parameter.common import (
+from analogtrain.studies.single_parameter.common import (
     SingleParameterSettings,
     StudyResult,
     asymmetric_device,
@@ -26,7 +26,7 @@ from analogtrain.experiments.single_parameter.common import (
     mean_and_error,
     window_mean,
 )
-from analogtrain.experiments.single_parameter.runs import run_sgd
+from analogtrain.studies.single_parameter.runs import run_sgd
 from analogtrain.theory import nominal_response
 from analogtrain.theory import sgd as sgd_theory
 
@@ -75,7 +75,7 @@ def run(settings: SingleParameterSettings, progress: bool = False) -> StudyResul
     }
     used = dict(g0=g0, lr=lr, sigmas=list(sigmas), steps=steps, reps=reps, seed=settings.seed,
                 quick=settings.quick, device=device.to_dict())
-    from analogtrain.experiments.single_parameter.plots import plot_variance
+    from analogtrain.studies.single_parameter.plots import plot_variance
 
     return StudyResult("variance", "S3.6: SGD residual against data variance", used, tables, summary,
                        plot_variance, time.perf_counter() - start)

@@ -2,7 +2,7 @@
 
 One weight, E = ½(w − d)² with d ~ N(w₀, σ²), trained by pulses on crossbar arrays through the
 algorithm classes. Each study is a function ``run(settings, progress=False) -> StudyResult``
-returning its data, summary and claims; :func:`analogtrain.experiments.report.write_study`
+returning its data, summary and claims; :func:`analogtrain.studies.report.write_study`
 writes its figures (PNG), data (CSV) and ``summary.json``.
 
 ========================  ==========================================================
@@ -45,9 +45,9 @@ class Study:
 
     def run(self, settings=None, progress: bool = False):
         """Run the study with ``settings`` (a :class:`SingleParameterSettings`); returns a StudyResult."""
-        module = importlib.import_module(f"analogtrain.experiments.single_parameter.{self.module}")
+        module = importlib.import_module(f"analogtrain.studies.single_parameter.{self.module}")
         if settings is None:
-            from analogtrain.experiments.single_parameter.common import SingleParameterSettings
+            from analogtrain.studies.single_parameter.common import SingleParameterSettings
 
             settings = SingleParameterSettings()
         return getattr(module, self.function)(settings, progress=progress)
@@ -84,7 +84,7 @@ def run_study(name: str, settings=None, progress: bool = False):
 
 def __getattr__(name: str) -> Any:
     if name in ("SingleParameterSettings", "StudyResult"):
-        from analogtrain.experiments.single_parameter import common
+        from analogtrain.studies.single_parameter import common
 
         return getattr(common, name)
     raise AttributeError(name)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from analogtrain.errors import ConfigError
+from analogtrain.training.progress import progress_bar
 
 #: Largest download accepted (bytes).
 MAX_BYTES = 64 * 2**20
@@ -114,11 +115,9 @@ def download(url: str, timeout: float = 60.0, progress: bool = False) -> bytes:
             total = int(total) if total and total.isdigit() else None
             if total is not None and total > MAX_BYTES:
                 raise ConfigError(f"--url: {url} is {total:,} bytes, more than the {MAX_BYTES:,} accepted")
-            from tqdm import tqdm
-
             chunks, size = [], 0
-            with tqdm(total=total, unit="B", unit_scale=True, desc="downloading", leave=False,
-                      disable=None if progress else True) as bar:
+            with progress_bar(total, "downloading", enabled=progress, unit="B", unit_scale=True,
+                              leave=False) as bar:
                 while True:
                     chunk = response.read(CHUNK)
                     if not chunk:

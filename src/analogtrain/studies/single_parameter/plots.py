@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analogtrain.experiments.single_parameter.common import asymmetric_device, symmetric_device
+from analogtrain.studies.single_parameter.common import asymmetric_device, symmetric_device
 from analogtrain.theory import nominal_response
 
 SYM_COLOR, ASYM_COLOR, THEORY_COLOR = "tab:blue", "tab:red", "black"

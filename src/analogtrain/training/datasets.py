@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from analogtrain.errors import ConfigError
-from analogtrain.experiments.training_config import (
+from analogtrain.training.config import (
     DatasetConfig,
     DigitsConfig,
     RegressionConfig,

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import csv
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from analogtrain.config import json_safe
+from analogtrain.jsonio import plain, write_json
 from analogtrain.nn.optimizer import analog_tiles
 from analogtrain.nn.tile import AnalogTile
 
@@ -116,7 +115,7 @@ def summarize(trainer, data) -> dict[str, Any]:
                     merged[name] = merged.get(name, 0) + count
             else:
                 totals[key] = totals.get(key, 0) + value
-    return json_safe({
+    return plain({
         "status": "interrupted" if trainer.interrupted else ("finished" if trainer.epoch >= config.epochs
                                                              else "incomplete"),
         "epochs_completed": trainer.epoch,
@@ -137,6 +136,4 @@ def summarize(trainer, data) -> dict[str, Any]:
 
 
 def write_summary(out: Path, summary: dict[str, Any]) -> Path:
-    path = out / "summary.json"
-    path.write_text(json.dumps(json_safe(summary), indent=2, allow_nan=False) + "\n")
-    return path
+    return write_json(out / "summary.json", summary)

@@ -1,58 +1,16 @@
-"""The War-and-Peace LSTM study of the paper's Fig. 3, as a sweep of training runs.
+"""Settings and grid of the Fig. 3 study: :class:`Fig3Config`, the device family of asymmetry
+γ, the algorithms and the training config of every run (see :mod:`analogtrain.studies.fig3`)."""
 
-Onen, Gokmen et al., "Neural Network Training with Asymmetric Crosspoint Elements",
-Front. Artif. Intell. 5:891624 (2022), Fig. 3: a character-level LSTM trained with analog SGD
-(panel A) and with SHD (panel B) on devices of increasing asymmetry; floating point for reference.
-
-**Network** "LSTM2-64WP" (Gokmen, Rasch & Haensch 2018): one-hot characters → 2 stacked LSTM
-layers of 64 units (dropout 0.2 between them and before the read-out) → linear read-out to the
-vocabulary → cross-entropy; sequences of 100 characters, batch 32, gradient-norm clipping at 1.0
-(digital gradients and the analog layers' Σ δᵀx alike), digital biases. The text is split 90/5/5
-contiguously (vocabulary from the training part); the test cross-entropy is in nats per character.
-
-**Devices** of increasing asymmetry at equal step size and range: linear-step devices (step at
-w = 0 is ``dw_min``, falling linearly toward each device's own bounds with slope γ, so
-``Δw± = dw_min·(1 ∓ γ·w/w_bound)``), γ ∈ {0 (perfectly symmetric), 0.05, 0.1, 0.3, 0.6,
-1 (soft bounds)}; κ = γ/w_max in the paper's Eq. 2. Every level has the same device-to-device
-variation (30 % of the step size and of the bounds), cycle-to-cycle variation (30 % of every
-step), analog read noise (σ = 0.06 in weight units at full-scale input, 7-bit inputs, 9-bit
-outputs, noise and bound management, on every read: forward, backward and SHD's transfer reads) and the stochastic pulse update (bit length 10, update management) — the
-"similar to Ref. 9" set of Gokmen & Vlasov (2016) as carried by the field's reference simulator
-(paper notes §5.2). The up/down imbalance has no device-to-device spread, so γ = 0 is perfectly
-symmetric, as the paper's black curve.
-
-**Runs**: floating point; for every level analog SGD (reference at the weight zero, as the
-paper's footnote 2) and SHD (3 arrays, C = C_main − A_ref, A_ref programmed to each A device's
-symmetry point; in this family w* = 0 for every device because its up and down gains are equal,
-so the exact point is used — zero-shifting pulses would find it up to their random-walk error,
-at ~25 s per run). One learning rate, one schedule (full study: ×0.1 after 60 % and 80 % of the
-epochs, :data:`LR_DECAY_AT`) and one (η_A, η_C, τ, k) serve every level — see
-:data:`HYPERPARAMETERS` for how they were chosen. Every run has the same seed, hence the same
-initial weights and data order.
-
-**--quick** (:data:`QUICK`): the first 100,000 characters, 4 epochs, sequences of 50 — 224
-updates per run, the grid in ~8 minutes on 2 cores.
-
-:func:`run_fig3` runs the grid through :func:`analogtrain.sweep.run_sweep` (a local Dask cluster
-or an existing one; resumable) into ``DIR/sweep`` and writes ``DIR/results.csv``,
-``DIR/summary.json`` (final test cross-entropy of every run and the ``claims``),
-``DIR/fig3.png`` (panels A and B with the pulse-response insets) and
-``DIR/pulse_response.png``.
-"""
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-import platform
-import re
-import time
 from pathlib import Path
 from typing import Any
 
 from analogtrain.config import Config, check_int, check_positive, check_range
 from analogtrain.errors import ConfigError
+from analogtrain.training.config import TrainingConfig
 
 #: The learning-rate schedule of the full study: every run's learning rate is multiplied by
 #: ``lr_decay`` (0.1) after 60 % and after 80 % of its epochs (epochs 30 and 40 of 50) — the usual
@@ -271,8 +229,6 @@ def lr_milestones(config: Fig3Config) -> list[int]:
 
 
 def _supports_grad_clip() -> bool:
-    from analogtrain.experiments.training_config import TrainingConfig
-
     return "grad_clip" in {f.name for f in dataclasses.fields(TrainingConfig)}
 
 
@@ -287,150 +243,3 @@ def run_names(config: Fig3Config) -> dict[str, tuple[str, float | None]]:
         for gamma in config.gammas:
             names[f"{algorithm}_gamma-{gamma_label(gamma)}"] = (algorithm, gamma)
     return names
-
-
-def build_sweep(config: Fig3Config):
-    """The :class:`~analogtrain.sweep.SweepSpec` of the study (FP, then SGD and SHD per level)."""
-    from analogtrain.sweep import SweepSpec
-
-    runs = []
-    for name, (algorithm, gamma) in run_names(config).items():
-        if algorithm == "fp":
-            runs.append({"name": name})
-        else:
-            builder = sgd_algorithm if algorithm == "sgd" else shd_algorithm
-            runs.append({"name": name, "set": {"algorithm": builder(config, gamma)}})
-    return SweepSpec(name="fig3", base=base_training_config(config), runs=runs, retries=2)
-
-
-# ---------------------------------------------------------------------------------------------
-# Running
-
-
-def prepare_directory(out: Path, config: Fig3Config, overwrite: bool) -> None:
-    """Refuse an existing directory that is not this study's (or holds another config) unless overwrite."""
-    marker = out / "fig3.json"
-    if out.exists() or out.is_symlink():
-        if overwrite:
-            from analogtrain.sweep.scheduler import _remove_tree
-
-            _remove_tree(out)
-        elif marker.is_file():
-            try:
-                previous = json.loads(marker.read_text())
-            except ValueError:
-                previous = None
-            if previous != config.to_dict():
-                raise ConfigError(
-                    f"--out: '{out}' holds a Fig. 3 study with other settings; pass --overwrite to replace it "
-                    "or choose another directory"
-                )
-        elif not (out.is_dir() and not any(out.iterdir())):
-            raise ConfigError(f"--out: output directory '{out}' already exists; pass --overwrite to replace it")
-    out.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-
-
-def run_fig3(
-    config: Fig3Config,
-    out: str | os.PathLike,
-    *,
-    scheduler: str | None = None,
-    workers: int | None = None,
-    overwrite: bool = False,
-    device: str = "cpu",
-    progress: bool = True,
-    insets: bool = True,
-) -> dict[str, Any]:
-    """Run (or resume) the study into ``out``; return the summary (also written to summary.json)."""
-    from analogtrain.sweep import run_sweep
-
-    path = Path(config.data).expanduser()
-    if not path.is_file():
-        raise ConfigError(f"--data: text file '{config.data}' does not exist "
-                          "(get it with: analogtrain data fetch war-and-peace --out PATH)")
-    out = Path(out)
-    spec = build_sweep(config)
-    spec.expand()  # validates every run's config before anything is written
-    prepare_directory(out, config, overwrite)
-    start = time.time()
-    sweep_summary = run_sweep(spec, out / "sweep", scheduler=scheduler, workers=workers, device=device,
-                              progress=progress)
-    return write_outputs(config, out, sweep_summary, wall_time_s=time.time() - start, insets=insets)
-
-
-# ---------------------------------------------------------------------------------------------
-# Results and claims
-
-
-def text_report(config: Fig3Config) -> dict[str, Any]:
-    """What the study trained and tested on: the characters used and where War and Peace's closing
-    words fall in them. Text after the book's last sentence (a file with something appended) lands
-    in the test split and raises the test cross-entropy of every run alike."""
-    from analogtrain.experiments.data_fetch import get_source
-    from analogtrain.experiments.datasets import read_text
-    from analogtrain.experiments.training_config import TextConfig
-
-    text = read_text(TextConfig(path=config.data, seq_len=config.seq_len, max_chars=config.max_chars))
-    closing = get_source("war-and-peace").markers[-1]
-    matches = list(re.finditer(r"\s+".join(map(re.escape, closing.split())) + r"\W?", text))  # any line breaks
-    report: dict[str, Any] = {"characters": len(text), "book_closing_words": closing,
-                              "characters_after_book_end": None}
-    if matches:
-        book_end = matches[-1].end()
-        report["characters_after_book_end"] = len(text[book_end:].rstrip())
-        report["book_end"] = book_end
-    return report
-
-
-
-def curves(config: Fig3Config, out: Path) -> dict[str, list[dict[str, Any]]]:
-    """run name -> per-epoch rows (epoch, train_loss, val_loss, test_loss, ...) from its metrics.csv."""
-    from analogtrain.sweep.results import read_metrics
-
-    return {name: read_metrics(out / "sweep" / "runs" / name / "metrics.csv") for name in run_names(config)}
-
-
-def write_outputs(config: Fig3Config, out: Path, sweep_summary: dict[str, Any], *, wall_time_s: float,
-                  insets: bool = True) -> dict[str, Any]:
-    """results.csv, summary.json and the figures from the runs' metrics."""
-    from analogtrain.experiments.fig3_claims import _r, claims, final_test
-    from analogtrain.experiments.fig3_plot import plot_fig3, plot_pulse_responses, pulse_responses
-    from analogtrain.sweep.results import metric_order, write_json, write_results_csv
-
-    names = run_names(config)
-    rows = curves(config, out)
-    statuses = {r["name"]: r for r in sweep_summary.get("runs", [])}
-    table, metric_keys = [], []
-    for name, (algorithm, gamma) in names.items():
-        for row in rows[name]:
-            table.append({"run": name, "algorithm": algorithm, "gamma": gamma,
-                          "status": statuses.get(name, {}).get("status"), **row})
-            metric_keys += [k for k in row if k != "epoch" and k not in metric_keys]
-    metric_keys.sort(key=metric_order)
-    write_results_csv(out / "results.csv", table, ["run", "algorithm", "gamma", "status", "epoch", *metric_keys])
-
-    finals = {name: final_test(rows[name], config.epochs) for name in names}
-    responses = pulse_responses(config) if insets else {}
-    plot_fig3(config, rows, responses, out / "fig3.png")
-    if responses:
-        plot_pulse_responses(config, responses, out / "pulse_response.png")
-    summary = {
-        "study": "Fig. 3: LSTM2-64WP on War and Peace, analog SGD vs SHD on devices of increasing asymmetry",
-        "config": config.to_dict(),
-        "hyperparameters": HYPERPARAMETERS,
-        "final_test_cross_entropy": {name: _r(v) for name, v in finals.items()},
-        "runs": {name: {"algorithm": a, "gamma": g, "status": statuses.get(name, {}).get("status"),
-                        "final_test_cross_entropy": _r(finals[name]),
-                        "error": statuses.get(name, {}).get("error"),
-                        "wall_time_s": (statuses.get(name, {}).get("summary") or {}).get("wall_time_s")}
-                 for name, (a, g) in names.items()},
-        "claims": claims(config, finals, rows),
-        "text": text_report(config),
-        "sweep": {"counts": sweep_summary.get("counts"), "cluster": sweep_summary.get("cluster")},
-        "wall_time_s": round(wall_time_s, 1),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "processor": platform.processor()},
-        "files": ["results.csv", "fig3.png", "pulse_response.png", "sweep/"],
-    }
-    write_json(out / "summary.json", summary)
-    return summary

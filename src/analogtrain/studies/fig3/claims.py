@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from analogtrain.experiments.fig3 import Fig3Config, gamma_label
+from analogtrain.studies.fig3.config import Fig3Config, gamma_label
 
 
 def final_test(rows: list[dict[str, Any]], epochs: int) -> float | None:

@@ -10,32 +10,13 @@ measured, holds or not — and a ``summary.json`` with all claims.
 from __future__ import annotations
 
 import csv
-import json
 import math
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 
-
-def plain(value: Any) -> Any:
-    """JSON-ready copy: arrays to lists, numpy scalars to numbers, NaN/inf to None."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "tolist") and callable(value.tolist):
-        return plain(value.tolist())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def write_json(path: Path, data: Any) -> Path:
-    path.write_text(json.dumps(plain(data), indent=2, allow_nan=False, ensure_ascii=False) + "\n")
-    return path
+from analogtrain.jsonio import write_json
 
 
 def write_table(path: Path, table: dict[str, Any]) -> Path:

@@ -2,7 +2,7 @@
 
 Both build an algorithm from :mod:`analogtrain.algorithms` with one row per independent weight
 (see :mod:`.common` for why that is exact) and train it with
-:func:`~analogtrain.experiments.single_parameter.common.train_single_parameter`.
+:func:`~analogtrain.studies.single_parameter.common.train_single_parameter`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from analogtrain.algorithms import AnalogSGDConfig, SHDConfig, TikiTakaConfig, build_algorithm
-from analogtrain.experiments.single_parameter.common import (
+from analogtrain.studies.single_parameter.common import (
     Trace,
     single_threaded,
     study_update,

@@ -44,6 +44,7 @@ from analogtrain.devices.base import PulsedDevice
 from analogtrain.devices.constant_step import ConstantStepDevice
 from analogtrain.devices.soft_bounds import SoftBoundsDevice
 from analogtrain.errors import ConfigError
+from analogtrain.training.progress import progress_bar
 
 
 @dataclasses.dataclass(frozen=True)
@@ -267,9 +268,7 @@ class _NoBar:
 def _progress(total: int, description: str, enabled: bool):
     if not enabled:
         return _NoBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=description or "training", unit="step", leave=False)
+    return progress_bar(total, description or "training", unit="step", leave=False)
 
 
 # -- statistics and claims --------------------------------------------------------------------------

@@ -1,11 +1,12 @@
-"""A stand-in training function for trying out a sweep without training anything.
+"""A stand-in training function for testing sweeps without training anything.
 
-``runner: analogtrain.sweep.toy:train`` in a sweep file makes every run call :func:`train` here
+``runner: sweep_toy:train`` in a sweep file makes every run call :func:`train` here
 instead of the real training. It has the real one's signature and writes the same kind of files —
 ``metrics.csv`` (epoch, split, loss, accuracy, wall_time), a checkpoint per epoch, ``summary.json``
 — and resumes from its checkpoint, but its "loss" is a closed-form function of the config, so a
-sweep's machinery (scheduling, retries, resumption, collection) can be checked in seconds. Its
-config is a plain mapping::
+sweep's machinery (scheduling, retries, resumption, collection) can be checked in seconds. The
+Dask workers import it as ``sweep_toy``: ``conftest.py`` puts this folder on their PYTHONPATH.
+Its config is a plain mapping (checked before any run starts: :func:`check_config`)::
 
     epochs: 3            # epochs to "train"
     lr: 0.1              # the final loss is (lr - 0.1)**2 + 1/(1 + epochs·lr) ...
@@ -36,7 +37,7 @@ CHECKPOINT = "checkpoint.json"
 FIELDS = ("epoch", "split", "loss", "accuracy", "wall_time")
 
 
-def _check(config: dict[str, Any]) -> dict[str, Any]:
+def check_config(config: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise ConfigError(f"toy config: expected a mapping, got {type(config).__name__}")
     unknown = set(config) - _KEYS
@@ -75,7 +76,7 @@ def train(config: dict[str, Any], out_dir, *, resume: bool = False, overwrite: b
     Directory rules as the real training: ``resume`` needs a checkpoint; an existing directory is
     refused unless ``resume`` or ``overwrite`` (which replaces it).
     """
-    config = _check(dict(config))
+    config = check_config(dict(config))
     out = Path(out_dir)
     checkpoint = out / CHECKPOINT
     if resume:
@@ -119,3 +120,7 @@ def train(config: dict[str, Any], out_dir, *, resume: bool = False, overwrite: b
                "final": final, "attempts": attempt, "device": device}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+#: The sweep validates every run's config with this before anything runs (see analogtrain.sweep.task).
+train.check_config = check_config

@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm import tqdm
 
 from analogtrain.config import check_int
 from analogtrain.devices.base import PulsedDevice
 from analogtrain.errors import ConfigError
+from analogtrain.training.progress import progress_bar
 
 #: Default pulses per direction: twice the number of device states (a soft-bounds device then gets
 #: within e⁻⁴ of its bound), within these limits.
@@ -178,8 +178,7 @@ def pulse_response(
     generator = torch.Generator(device=torch_device)
     generator.manual_seed(seed)
     shape = (n_devices,)
-    bar = tqdm(total=4 * pulses, desc=f"pulsing {n_devices} devices", unit="pulse",
-               disable=None if progress else True, leave=False)
+    bar = progress_bar(4 * pulses, f"pulsing {n_devices} devices", enabled=progress, unit="pulse", leave=False)
     params = device.sample(shape, generator, torch_device, torch.float32)
 
     # Up/down sweep, from the bottom of each device's own range.

@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from analogtrain.experiments.single_parameter.common import (
+from analogtrain.studies.single_parameter.common import (
     SingleParameterSettings,
     StudyResult,
     asymmetric_device,
@@ -34,7 +34,7 @@ from analogtrain.experiments.single_parameter.common import (
     symmetric_device,
     window_mean,
 )
-from analogtrain.experiments.single_parameter.runs import run_sgd
+from analogtrain.studies.single_parameter.runs import run_sgd
 from analogtrain.theory import nominal_response
 from analogtrain.theory import sgd as sgd_theory
 
@@ -126,7 +126,7 @@ def run(settings: SingleParameterSettings, progress: bool = False) -> StudyResul
     settings_used = dict(lr=lr, sigma=sigma, steps=steps, reps=reps, g0_values=g0_values, trace_g0=trace_g0,
                          window=WINDOW, seed=settings.seed, quick=settings.quick,
                          devices={k: v.to_dict() for k, v in devices.items()})
-    from analogtrain.experiments.single_parameter.plots import plot_fig1
+    from analogtrain.studies.single_parameter.plots import plot_fig1
 
     return StudyResult("fig1", "Fig. 1: SGD on symmetric and asymmetric devices", settings_used, tables, summary,
                        plot_fig1, time.perf_counter() - start)

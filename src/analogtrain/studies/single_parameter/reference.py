@@ -24,7 +24,7 @@ import time
 import numpy as np
 import torch
 
-from analogtrain.experiments.single_parameter.common import (
+from analogtrain.studies.single_parameter.common import (
     SingleParameterSettings,
     StudyResult,
     asymmetric_device,
@@ -33,7 +33,7 @@ from analogtrain.experiments.single_parameter.common import (
     mean_and_error,
     window_mean,
 )
-from analogtrain.experiments.single_parameter.runs import run_shd
+from analogtrain.studies.single_parameter.runs import run_shd
 from analogtrain.theory import folded_normal_mean, nominal_response
 from analogtrain.theory import shd as shd_theory
 
@@ -104,7 +104,7 @@ def run(settings: SingleParameterSettings, progress: bool = False) -> StudyResul
     }
     used = dict(g0=g0, sigma=sigma, eta_a=eta_a, eta_c=eta_c, transfer_every=tau, steps=steps, reps=reps,
                 offsets=list(OFFSETS), seed=settings.seed, quick=settings.quick, device=device.to_dict())
-    from analogtrain.experiments.single_parameter.plots import plot_reference
+    from analogtrain.studies.single_parameter.plots import plot_reference
 
     return StudyResult("reference", "Reference offset: SHD needs A_ref at the symmetry point", used, tables,
                        summary, plot_reference, time.perf_counter() - start)

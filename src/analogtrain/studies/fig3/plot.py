@@ -15,6 +15,9 @@ from typing import Any
 
 import torch
 
+from analogtrain.devices.base import PulsedDevice
+from analogtrain.studies.fig3.config import device, gamma_label
+
 #: Devices sampled per family for the insets, and the seed.
 INSET_DEVICES = 200
 INSET_SEED = 0
@@ -70,8 +73,6 @@ def average_responses(models: dict[float, Any], pulses: int, n_devices: int, see
 
 def pulse_responses(config) -> dict[float, AverageResponse]:
     """γ -> average pulse response of that family's device."""
-    from analogtrain.devices.base import PulsedDevice
-    from analogtrain.experiments.fig3 import device
 
     models = {gamma: PulsedDevice.from_dict_polymorphic(device(config, gamma)) for gamma in config.gammas}
     first = next(iter(models.values()))
@@ -96,8 +97,6 @@ def _draw_inset(ax, config, responses) -> None:
 def plot_fig3(config, rows: dict[str, list[dict[str, Any]]], responses: dict[float, Any], path: str | Path) -> Path:
     """Panels A (analog SGD) and B (SHD): test cross-entropy against epoch, FP dashed in both."""
     from matplotlib.figure import Figure
-
-    from analogtrain.experiments.fig3 import gamma_label
 
     figure = Figure(figsize=(12, 4.8), layout="constrained")
     axes = figure.subplots(1, 2, sharey=True)

@@ -33,7 +33,7 @@ import time
 import numpy as np
 
 from analogtrain.devices.presets import get_device
-from analogtrain.experiments.single_parameter.common import (
+from analogtrain.studies.single_parameter.common import (
     SingleParameterSettings,
     StudyResult,
     asymmetric_device,
@@ -41,7 +41,7 @@ from analogtrain.experiments.single_parameter.common import (
     claim,
     symmetric_device,
 )
-from analogtrain.experiments.single_parameter.runs import run_shd, spiral_metrics
+from analogtrain.studies.single_parameter.runs import run_shd, spiral_metrics
 from analogtrain.theory import nominal_response
 from analogtrain.theory import shd as shd_theory
 
@@ -154,7 +154,7 @@ def run(settings: SingleParameterSettings, progress: bool = False) -> StudyResul
     ]
     summary["claims"] = claims
     settings_used = {**p, "devices": {k: v.to_dict() for k, v in devices.items()}, "algorithm": "shd"}
-    from analogtrain.experiments.single_parameter.plots import plot_fig2
+    from analogtrain.studies.single_parameter.plots import plot_fig2
 
     return StudyResult("fig2", "Fig. 2E–F: SHD with symmetric and asymmetric devices", settings_used,
                        {"traces": trace_table(traces, metrics)}, summary, plot_fig2, time.perf_counter() - start)
@@ -175,7 +175,7 @@ def run_ecram(settings: SingleParameterSettings, progress: bool = False) -> Stud
     claims = converged_claims("S3.1 (metal-oxide ECRAM)", s, p["reps"])
     summary = {"ecram": s, "claims": claims}
     settings_used = {**p, "device": device.to_dict(), "calibration": "pulses", "calibration_pairs": pairs}
-    from analogtrain.experiments.single_parameter.plots import plot_ecram
+    from analogtrain.studies.single_parameter.plots import plot_ecram
 
     return StudyResult("ecram", "S3.1: SHD with metal-oxide ECRAM devices", settings_used,
                        {"traces": trace_table({"ecram": trace}, {"ecram": metrics})}, summary, plot_ecram,

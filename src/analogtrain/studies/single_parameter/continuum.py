@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from analogtrain.experiments.single_parameter.common import (
+from analogtrain.studies.single_parameter.common import (
     SingleParameterSettings,
     StudyResult,
     asymmetric_device,
@@ -34,7 +34,7 @@ from analogtrain.experiments.single_parameter.common import (
     mean_and_error,
     window_mean,
 )
-from analogtrain.experiments.single_parameter.runs import run_sgd, run_shd
+from analogtrain.studies.single_parameter.runs import run_sgd, run_shd
 from analogtrain.theory import folded_normal_mean, nominal_response
 from analogtrain.theory import sgd as sgd_theory
 from analogtrain.theory import shd as shd_theory
@@ -141,7 +141,7 @@ def run(settings: SingleParameterSettings, progress: bool = False) -> StudyResul
     used = dict(sigma=sigma, lr=lr, eta_a=eta_a, eta_c=eta_c, transfer_every=tau, sgd_steps=sgd_steps,
                 shd_steps=shd_steps, sgd_reps=reps, shd_reps=shd_reps, sgd_g0=list(SGD_G0), shd_c0=c0,
                 shd_c_init=c_init, seed=settings.seed, quick=settings.quick, device=device.to_dict())
-    from analogtrain.experiments.single_parameter.plots import plot_theory
+    from analogtrain.studies.single_parameter.plots import plot_theory
 
     return StudyResult("theory", "Continuum limit (Eqs. 1–4) against the simulation", used, tables, summary,
                        plot_theory, time.perf_counter() - start)

@@ -1,6 +1,6 @@
 """Train a model on analog arrays (or in floating point): the library behind ``analogtrain train``.
 
-:func:`train` runs one :class:`~analogtrain.experiments.training_config.TrainingConfig` and writes
+:func:`train` runs one :class:`~analogtrain.training.config.TrainingConfig` and writes
 one directory::
 
     config.json         the full config (replayable: TrainingConfig.from_file)
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import signal
 import threading
 import time
@@ -36,16 +35,15 @@ import torch
 import torch.nn.functional as F
 
 from analogtrain.errors import ConfigError
-from analogtrain.experiments.datasets import Dataset, Split, load_dataset
-from analogtrain.experiments.models import build_model
-from analogtrain.experiments.training_config import TrainingConfig
-from analogtrain.experiments.training_report import plot_learning_curve, summarize, write_metrics, write_summary
+from analogtrain.training.checkpoints import CHECKPOINT, load_checkpoint, save_checkpoint
+from analogtrain.training.datasets import Dataset, Split, load_dataset
+from analogtrain.training.models import build_model
+from analogtrain.training.progress import progress_bar, progress_line
+from analogtrain.training.config import TrainingConfig
+from analogtrain.training.report import plot_learning_curve, summarize, write_metrics, write_summary
 from analogtrain.nn.optimizer import AnalogSGD
 from analogtrain.nn.tile import config_differences
-
-CHECKPOINT = "checkpoint.pt"
-CHECKPOINT_FORMAT = 1
-
+from analogtrain.training.run_dir import exists, refuse_existing, remove_dir
 
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C during training; ``checkpoint`` is the file written before stopping."""
@@ -70,17 +68,6 @@ def resolve_device(device: str | torch.device) -> torch.device:
         if torch_device.index is not None and torch_device.index >= torch.cuda.device_count():
             raise ConfigError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s)")
     return torch_device
-
-
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """Read a checkpoint safely (tensors and plain containers only)."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # corrupt file or unsafe content
-        raise ConfigError(f"checkpoint {str(path)!r} cannot be read safely: {error}") from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ConfigError(f"{str(path)!r} is not an analogtrain training checkpoint")
-    return state
 
 
 class _Interrupts:
@@ -136,7 +123,6 @@ class Trainer:
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
         return {
-            "format": CHECKPOINT_FORMAT,
             "config": self.config.to_dict(),
             "epoch": self.epoch,
             "batch": self.batch,
@@ -152,11 +138,7 @@ class Trainer:
         }
 
     def save(self) -> Path:
-        path = self.out / CHECKPOINT
-        temporary = path.with_suffix(".tmp")
-        torch.save(self.state(), temporary)
-        os.replace(temporary, path)
-        return path
+        return save_checkpoint(self.out, self.state())
 
     def restore(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
@@ -217,11 +199,9 @@ class Trainer:
         size = self.config.batch_size
         batches = math.ceil(len(train) / size)
         bar = None
-        if self.progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=batches, initial=self.batch, desc=f"epoch {self.epoch + 1}/{self.config.epochs}",
-                       leave=False, dynamic_ncols=True)
+        if self.progress:  # a bar on a terminal only; the epoch's line below in any case
+            bar = progress_bar(batches, f"epoch {self.epoch + 1}/{self.config.epochs}", initial=self.batch,
+                               leave=False)
         self.model.train()
         start = time.perf_counter()
         try:
@@ -263,15 +243,13 @@ class Trainer:
         self.scheduler.step()
         self.order, self.batch = None, 0
         if self.progress:
-            from tqdm.auto import tqdm
-
             parts = []
             for row in self.metrics[-3:]:
                 text = f"{row['split']} loss {row['loss']:.4f}"
                 if not math.isnan(row["accuracy"]):
                     text += f" acc {100 * row['accuracy']:.2f}%"
                 parts.append(text)
-            tqdm.write(f"epoch {self.epoch}/{self.config.epochs}: " + ", ".join(parts))
+            progress_line(f"epoch {self.epoch}/{self.config.epochs}: " + ", ".join(parts))
 
 
 def _prepare_out_dir(out: Path, resume: bool, overwrite: bool) -> dict[str, Any] | None:
@@ -283,21 +261,9 @@ def _prepare_out_dir(out: Path, resume: bool, overwrite: bool) -> dict[str, Any]
         if not checkpoint.is_file():
             raise ConfigError(f"--resume: no checkpoint {str(checkpoint)!r} to resume from")
         return load_checkpoint(checkpoint)
-    if (out.exists() or out.is_symlink()) and not overwrite:
-        raise ConfigError(f"--out: output directory '{out}' already exists; pass --overwrite to replace it "
-                          "or --resume to continue its run")
+    if not overwrite:
+        refuse_existing(out, " or --resume to continue its run")
     return None
-
-
-def _remove(out: Path) -> None:
-    resolved = out.resolve()
-    cwd = Path.cwd().resolve()
-    if resolved in {Path(resolved.anchor), Path.home().resolve(), cwd} or resolved in cwd.parents:
-        raise ConfigError(f"--out: refusing to replace '{out}' (a root, home or working directory)")
-    if out.is_dir() and not out.is_symlink():
-        shutil.rmtree(out)
-    else:
-        out.unlink()
 
 
 def train(
@@ -336,8 +302,8 @@ def train(
         if checkpoint is not None:
             trainer.restore(checkpoint)
         else:
-            if overwrite and (out.exists() or out.is_symlink()):
-                _remove(out)
+            if overwrite and exists(out):
+                remove_dir(out)
             out.mkdir(parents=True, exist_ok=False)
             (out / "config.json").write_text(config.to_json() + "\n")
             trainer.evaluate_all(("train", "val", "test"))
@@ -356,3 +322,8 @@ def train(
                 summary = summarize(trainer, data)
                 write_summary(out, summary)
     return summary
+
+
+#: A sweep checks every run's config with this before any run starts (see
+#: :func:`analogtrain.sweep.task.config_checker`) and hands the runner the TrainingConfig it made.
+train.check_config = TrainingConfig.from_dict

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from analogtrain.experiments.single_parameter.common import (
+from analogtrain.studies.single_parameter.common import (
     SingleParameterSettings,
     StudyResult,
     asymmetric_device,
@@ -26,7 +26,7 @@ from analogtrain.experiments.single_parameter.common import (
     mean_and_error,
     window_mean,
 )
-from analogtrain.experiments.single_parameter.runs import run_sgd, run_shd
+from analogtrain.studies.single_parameter.runs import run_sgd, run_shd
 from analogtrain.theory import nominal_response
 from analogtrain.theory import sgd as sgd_theory
 
@@ -86,7 +86,7 @@ def run(settings: SingleParameterSettings, progress: bool = False) -> StudyResul
     }
     used = dict(g0=g0, sigma=sigma, lr=lr, eta_a=eta_a, eta_c=eta_c, transfer_every=tau, steps=steps, reps=reps,
                 seed=settings.seed, quick=settings.quick, device=device.to_dict())
-    from analogtrain.experiments.single_parameter.plots import plot_lucky_guess
+    from analogtrain.studies.single_parameter.plots import plot_lucky_guess
 
     return StudyResult("lucky-guess", "Lucky guess: SGD and SHD started at the optimum", used, tables, summary,
                        plot_lucky_guess, time.perf_counter() - start)

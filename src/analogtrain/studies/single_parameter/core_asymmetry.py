@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from analogtrain.devices.linear_step import LinearStepDevice
-from analogtrain.experiments.single_parameter.common import (
+from analogtrain.studies.single_parameter.common import (
     STUDY_DW_MIN,
     SingleParameterSettings,
     StudyResult,
@@ -33,7 +33,7 @@ from analogtrain.experiments.single_parameter.common import (
     set_row_parameters,
     window_mean,
 )
-from analogtrain.experiments.single_parameter.runs import run_sgd, run_shd, spiral_metrics
+from analogtrain.studies.single_parameter.runs import run_sgd, run_shd, spiral_metrics
 
 GAMMAS = (0.0, 0.25, 0.5, 1.0)
 
@@ -106,7 +106,7 @@ def run(settings: SingleParameterSettings, progress: bool = False) -> StudyResul
     used = dict(g0=g0, sigma=sigma, lr=lr, eta_a=eta_a, eta_c=eta_c, transfer_every=tau, steps=steps, reps=reps,
                 c_init=c_init, gammas=list(GAMMAS), seed=settings.seed, quick=settings.quick,
                 device_a=device_a.to_dict(), device_c=device_c.to_dict())
-    from analogtrain.experiments.single_parameter.plots import plot_core_asymmetry
+    from analogtrain.studies.single_parameter.plots import plot_core_asymmetry
 
     return StudyResult("core-asymmetry", "S3.7: SHD against the asymmetry of C", used, tables, summary,
                        plot_core_asymmetry, time.perf_counter() - start)

@@ -13,8 +13,8 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from analogtrain.experiments.datasets import Dataset
-from analogtrain.experiments.training_config import (
+from analogtrain.training.datasets import Dataset
+from analogtrain.training.config import (
     CharLSTMConfig,
     CNNConfig,
     MLPConfig,
