@@ -13,7 +13,7 @@ from analogtrain.errors import ConfigError
 from analogtrain.nn import AnalogLinear, AnalogOptimizer, AnalogSGD
 
 #: Floating-point updates on a wide range: the analog step is exactly ΔW = −lr·Σ δᵀx.
-EXACT = AnalogSGDConfig(device=ConstantStepDevice(w_min=-10.0, w_max=10.0), update=UpdateConfig(mode="none"))
+EXACT = AnalogSGDConfig(device=ConstantStepDevice(w_min=-10.0, w_max=10.0), update=UpdateConfig(strategy="none"))
 
 
 class Net(nn.Module):
