@@ -2,7 +2,11 @@
 
 * :class:`AnalogSGD` (2 arrays: main + reference; paper Fig. 1A),
 * :class:`TikiTaka` (4 arrays: A_main, A_ref, C_main, C_ref; Gokmen & Haensch 2020),
-* :class:`SHD` (3 arrays: A_main, A_ref, C_main, with C read against A_ref; Onen, Gokmen et al. 2022).
+* :class:`SHD` (3 arrays: A_main, A_ref, C_main, with C read against A_ref; Onen, Gokmen et al. 2022),
+* successors (4 arrays + digital state): :class:`TTv2` (Gokmen 2021), :class:`ChoppedTTv2` and
+  :class:`AGAD` (Rasch et al. 2024); :class:`MixedPrecision` (2 arrays + digital χ, serial
+  programming; Nandakumar et al. 2020); residual learning (Wu et al. 2025) is Tiki-Taka with
+  γ > 0 (:mod:`analogtrain.algorithms.presets`).
 
 All share the :class:`AnalogAlgorithm` interface; :func:`build_algorithm` makes one from its config.
 """
@@ -24,6 +28,10 @@ from analogtrain.algorithms.transfer import (
     TransferAlgorithm,
     TransferConfig,
 )
+from analogtrain.algorithms.ttv2 import TTv2, TTv2Config
+from analogtrain.algorithms.chopped import ChoppedTTv2, ChoppedTTv2Config
+from analogtrain.algorithms.agad import AGAD, AGADConfig
+from analogtrain.algorithms.mixed_precision import MixedPrecision, MixedPrecisionConfig
 
 __all__ = [
     "AlgorithmConfig",
@@ -40,4 +48,12 @@ __all__ = [
     "TikiTakaConfig",
     "TransferAlgorithm",
     "TransferConfig",
+    "TTv2",
+    "TTv2Config",
+    "ChoppedTTv2",
+    "ChoppedTTv2Config",
+    "AGAD",
+    "AGADConfig",
+    "MixedPrecision",
+    "MixedPrecisionConfig",
 ]
