@@ -6,7 +6,9 @@
 * successors (4 arrays + digital state): :class:`TTv2` (Gokmen 2021), :class:`ChoppedTTv2` and
   :class:`AGAD` (Rasch et al. 2024); :class:`MixedPrecision` (2 arrays + digital χ, serial
   programming; Nandakumar et al. 2020); residual learning (Wu et al. 2025) is Tiki-Taka with
-  γ > 0 (:mod:`analogtrain.algorithms.presets`).
+  γ > 0 (:class:`ResidualLearning`, a named Tiki-Taka config).
+
+:func:`algorithm_preset` gives each of them with the settings that train the digits MLP.
 
 All share the :class:`AnalogAlgorithm` interface; :func:`build_algorithm` makes one from its config.
 """
@@ -32,6 +34,8 @@ from analogtrain.algorithms.ttv2 import TTv2, TTv2Config
 from analogtrain.algorithms.chopped import ChoppedTTv2, ChoppedTTv2Config
 from analogtrain.algorithms.agad import AGAD, AGADConfig
 from analogtrain.algorithms.mixed_precision import MixedPrecision, MixedPrecisionConfig
+from analogtrain.algorithms.residual import ResidualLearning, ResidualLearningConfig
+from analogtrain.algorithms.presets import algorithm_preset, algorithm_presets
 
 __all__ = [
     "AlgorithmConfig",
@@ -56,4 +60,8 @@ __all__ = [
     "AGADConfig",
     "MixedPrecision",
     "MixedPrecisionConfig",
+    "ResidualLearning",
+    "ResidualLearningConfig",
+    "algorithm_preset",
+    "algorithm_presets",
 ]
