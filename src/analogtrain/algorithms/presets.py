@@ -13,7 +13,8 @@ with this package's conventions (learning rates of A and C relative to the SGD r
 ``residual-learning``  Tiki-Taka with γ = 0.4 (Wu et al. 2025's synthetic setting)
 ``ttv2``               TTv2, buffer threshold Δw_C, at most BL = 31 pulses per device and transfer
 ``c-ttv2``             c-TTv2, random choppers with switching probability 0.1 (the paper's value)
-``agad``               AGAD, regular choppers every 2 reads of a column, plain running mean
+``agad``               AGAD, regular choppers every 2 reads of a column, plain running mean,
+                       2 columns per transfer (a faster first reference)
 ``mixed-precision``    mixed precision, ε = the device's dw_min, programming after every update
 =====================  =====================================================================
 """
@@ -46,7 +47,7 @@ _PRESETS: dict[str, Callable[[PulsedDevice], AlgorithmConfig]] = {
     "residual-learning": _transfer(ResidualLearningConfig, gamma=0.4),
     "ttv2": _transfer(TTv2Config),
     "c-ttv2": _transfer(ChoppedTTv2Config, in_chop_prob=0.1, in_chop_random=True),
-    "agad": _transfer(AGADConfig, in_chop_prob=0.5, in_chop_random=False, tail_weight=1.0),
+    "agad": _transfer(AGADConfig, in_chop_prob=0.5, in_chop_random=False, tail_weight=1.0, columns_per_transfer=2),
     "mixed-precision": lambda device: MixedPrecisionConfig(device=device),
 }
 
