@@ -4,7 +4,8 @@
   are analog reads of an algorithm's visible weight (analog SGD, Tiki-Taka, SHD, ...);
 * :class:`AnalogSGD`: a ``torch.optim.Optimizer`` whose ``step()`` applies the analog (pulse)
   updates and plain SGD to digital parameters;
-* :func:`convert`: a copy of a torch model with Linear/Conv2d/LSTM made analog.
+* :func:`convert`: a copy of a torch model with Linear/Conv2d/LSTM made analog;
+* :class:`DigitalSHD`: SHD's A/C dynamics as an ordinary optimizer for any (digital) torch model.
 
 A normal training loop works unchanged::
 
@@ -15,6 +16,7 @@ A normal training loop works unchanged::
 
 from analogtrain.nn.conv import AnalogConv2d
 from analogtrain.nn.conversion import convert, convertible_layers
+from analogtrain.nn.digital_shd import DigitalSHD
 from analogtrain.nn.linear import AnalogLinear
 from analogtrain.nn.lstm import AnalogLSTM
 from analogtrain.nn.optimizer import AnalogSGD, analog_tiles
@@ -26,6 +28,7 @@ __all__ = [
     "AnalogLSTM",
     "AnalogSGD",
     "AnalogTile",
+    "DigitalSHD",
     "analog_tiles",
     "convert",
     "convertible_layers",
