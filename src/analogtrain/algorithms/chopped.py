@@ -69,7 +69,7 @@ class ChoppedAlgorithm(BufferedTransferAlgorithm):
 
     def __init__(self, out_features, in_features, config, *, seed=0, torch_device=None, dtype=torch.float32):
         super().__init__(out_features, in_features, config, seed=seed, torch_device=torch_device, dtype=dtype)
-        chop_seed = derive_seeds(None if seed is None else seed + 1, 1)[0]
+        chop_seed = derive_seeds(seed, 5)[4]  # a fifth seed beside the four arrays'
         self.chop_generator = torch.Generator(device=self.torch_device)
         if chop_seed is None:
             self.chop_generator.seed()
