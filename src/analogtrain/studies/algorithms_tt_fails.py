@@ -20,30 +20,14 @@ Metric: the final loss relative to the initial one, f(W_T)/f(W_0), f = mean ½(w
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
-
 import torch
 
 from analogtrain.algorithms import AnalogSGDConfig, ResidualLearningConfig, TikiTakaConfig, build_algorithm
 from analogtrain.crossbar import UpdateConfig
 from analogtrain.devices import SoftBoundsDevice
+from analogtrain.studies.algorithms_common import AlgorithmStudy
 
 ALGORITHMS = ("sgd", "tiki-taka", "residual-learning")
-
-
-@dataclasses.dataclass
-class AlgorithmStudy:
-    """Data (one row per run) and claims (each with ``claim``, ``holds`` and the numbers behind it)."""
-
-    name: str
-    data: list[dict[str, Any]]
-    claims: list[dict[str, Any]]
-    settings: dict[str, Any]
-
-    @property
-    def all_hold(self) -> bool:
-        return all(c["holds"] for c in self.claims)
 
 
 def regression_run(algorithm: str, up_down: float, calibrated: bool, *, steps: int = 1000, seed: int = 0,
