@@ -1,4 +1,4 @@
-"""Time per training batch: floating point vs analog SGD vs SHD, measured in the same run.
+"""Time per training batch: floating point vs analog SGD vs SHD (or any algorithms), measured in the same run.
 
 Networks (issue 4, acceptance 6):
 
@@ -14,8 +14,12 @@ the variants are interleaved within every repeat, and the median per-batch time 
 the median of the per-repeat ratios to floating point. Targets: MLP analog ≤ 3× FP, LSTM analog
 ≤ 2.5× torch.nn.LSTM. On a shared machine, ``--threads 1`` gives the steadiest numbers.
 
+``--algorithms`` picks the analog variants by preset name (default ``sgd,shd``: the output is
+then as before); e.g. ``--algorithms sgd,shd,ttv2,c-ttv2,agad,residual-learning,mixed-precision``
+times each successor next to SGD (:func:`analogtrain.algorithms.algorithm_preset`, same device).
+
     python benchmarks/network_step.py [--steps 20] [--repeats 5] [--threads N] [--device cpu]
-                                      [--json results.json]
+                                      [--algorithms sgd,shd] [--json results.json]
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import time
 import torch
 from torch import nn
 
-from analogtrain.algorithms import AnalogSGDConfig, SHDConfig
+from analogtrain.algorithms import AnalogSGDConfig, SHDConfig, algorithm_preset, algorithm_presets
 from analogtrain.crossbar import IOConfig
 from analogtrain.devices import SoftBoundsDevice
 from analogtrain.nn import AnalogSGD, convert
@@ -37,23 +41,35 @@ from analogtrain.nn import AnalogSGD, convert
 DEVICE = SoftBoundsDevice(dw_min=0.001, w_max=0.6, w_min=-0.6, dw_min_dtod=0.3, dw_min_std=0.3,
                           w_max_dtod=0.3, w_min_dtod=0.3, up_down_dtod=0.01)
 TARGETS = {"mlp": 3.0, "lstm": 2.5}
+DEFAULT_ALGORITHMS = ("sgd", "shd")
+LABELS = {"sgd": "analog SGD", "shd": "SHD", "tiki-taka": "Tiki-Taka", "ttv2": "TTv2", "c-ttv2": "c-TTv2",
+          "agad": "AGAD", "residual-learning": "residual learning", "mixed-precision": "mixed precision"}
 
 
-def algorithms(io: str) -> dict:
-    """The analog variants. ``io="preset"``: the field's default periphery (7-bit DAC, 9-bit ADC,
-    read noise 0.06, noise management; iterative bound management in the forward read only);
-    ``io="ideal"``: exact reads."""
+def algorithms(io: str, names: tuple[str, ...] = DEFAULT_ALGORITHMS) -> dict:
+    """The analog variants (preset names, see module docstring). ``io="preset"``: the field's
+    default periphery (7-bit DAC, 9-bit ADC, read noise 0.06, noise management; iterative bound
+    management in the forward read only); ``io="ideal"``: exact reads."""
     if io == "ideal":
         reads = {}
     else:
         forward = IOConfig.preset()
         backward = forward.replace(bound_management="none")
         reads = {"forward_io": forward, "backward_io": backward}
-    return {
-        "analog SGD": AnalogSGDConfig(device=DEVICE, **reads),
-        "SHD": SHDConfig(device_a=DEVICE, device_c=DEVICE,
-                         **({} if io == "ideal" else {**reads, "transfer_io": reads["backward_io"]})),
-    }
+    variants = {}
+    for name in names:
+        if name == "sgd":
+            config = AnalogSGDConfig(device=DEVICE, **reads)
+        elif name == "shd":
+            config = SHDConfig(device_a=DEVICE, device_c=DEVICE,
+                               **({} if io == "ideal" else {**reads, "transfer_io": reads["backward_io"]}))
+        else:
+            config = algorithm_preset(name, DEVICE)
+            if reads:
+                extra = {} if name == "mixed-precision" else {"transfer_io": reads["backward_io"]}
+                config = config.replace(**reads, **extra)
+        variants[LABELS.get(name, name)] = config
+    return variants
 
 
 class CharLSTM(nn.Module):
@@ -94,7 +110,8 @@ def make_step(model, optimizer, x, y):
     return step
 
 
-def run(steps: int, repeats: int, device: torch.device, lr: float, io: str = "ideal") -> dict:
+def run(steps: int, repeats: int, device: torch.device, lr: float, io: str = "ideal",
+        names: tuple[str, ...] = DEFAULT_ALGORITHMS) -> dict:
     """Per case: the three variants are timed in turn within every repeat (interleaved, so a change
     of the machine's speed during the run hits all of them alike); each repeat gives a ratio to
     that repeat's floating-point time, and the medians are reported."""
@@ -108,7 +125,7 @@ def run(steps: int, repeats: int, device: torch.device, lr: float, io: str = "id
         model, x, y = make_case(case, device)
         fp = model.to(device)
         steps_of = {"floating point": make_step(fp, torch.optim.SGD(fp.parameters(), lr=lr), x, y)}
-        for label, config in algorithms(io).items():
+        for label, config in algorithms(io, names).items():
             analog = convert(model, config, torch_device=device)
             steps_of[label] = make_step(analog, AnalogSGD(analog, lr=lr), x, y)
         for step in steps_of.values():  # warm-up
@@ -142,12 +159,18 @@ def main() -> None:
     parser.add_argument("--io", choices=("preset", "ideal"), default="ideal",
                         help="periphery of the analog reads (preset: 7-bit DAC, 9-bit ADC, read noise 0.06, "
                              "noise and bound management; ideal: exact products) [default: ideal]")
+    parser.add_argument("--algorithms", default=",".join(DEFAULT_ALGORITHMS),
+                        help=f"comma-separated analog variants, of {algorithm_presets()} [default: sgd,shd]")
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     args = parser.parse_args()
+    names = tuple(name.strip() for name in args.algorithms.split(",") if name.strip())
+    unknown = [name for name in names if name not in algorithm_presets()]
+    if unknown:
+        parser.error(f"unknown algorithms {unknown}; valid: {algorithm_presets()}")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    results = run(args.steps, args.repeats, device, args.lr, args.io)
+    results = run(args.steps, args.repeats, device, args.lr, args.io, names)
     print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, device {device}, "
           f"{torch.get_num_threads()} threads, {args.steps} batches × {args.repeats} repeats, lr {args.lr}, "
           f"io {args.io}")

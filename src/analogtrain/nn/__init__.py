@@ -5,7 +5,8 @@
 * :class:`AnalogOptimizer`: a ``torch.optim.Optimizer`` whose ``step()`` applies the analog (pulse)
   updates and steps the digital parameters with any torch optimizer (``digital=torch.optim.Adam``);
   :class:`AnalogSGD`: the same with plain SGD for the digital parameters;
-* :func:`convert`: a copy of a torch model with Linear/Conv2d/LSTM made analog.
+* :func:`convert`: a copy of a torch model with Linear/Conv2d/LSTM made analog;
+* :class:`DigitalSHD`: SHD's A/C dynamics as an ordinary optimizer for any (digital) torch model.
 
 A normal training loop works unchanged::
 
@@ -16,6 +17,7 @@ A normal training loop works unchanged::
 
 from analogtrain.nn.conv import AnalogConv2d
 from analogtrain.nn.conversion import convert, convertible_layers
+from analogtrain.nn.digital_shd import DigitalSHD
 from analogtrain.nn.linear import AnalogLinear
 from analogtrain.nn.lstm import AnalogLSTM
 from analogtrain.nn.optimizer import AnalogOptimizer, AnalogSGD, analog_tiles
@@ -28,6 +30,7 @@ __all__ = [
     "AnalogOptimizer",
     "AnalogSGD",
     "AnalogTile",
+    "DigitalSHD",
     "analog_tiles",
     "convert",
     "convertible_layers",

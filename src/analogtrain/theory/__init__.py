@@ -6,11 +6,13 @@
   symmetry point.
 * :mod:`~analogtrain.theory.shd`: Eqs. 3–4, the damped-oscillator picture of SHD / Tiki-Taka:
   frequency, damping, energy, reference bias.
+* :mod:`~analogtrain.theory.tiki_taka`: Wu et al. (NeurIPS 2024): Analog SGD's lower bound on
+  the asymptotic error, Tiki-Taka's exact convergence (discrete recursions).
 """
 
 from analogtrain.theory.noise import folded_normal_mean, negative_part_mean, positive_part_mean
 from analogtrain.theory.response import PulseResponse, nominal_response
-from analogtrain.theory import sgd, shd
+from analogtrain.theory import sgd, shd, tiki_taka
 
 __all__ = [
     "folded_normal_mean",
@@ -20,4 +22,5 @@ __all__ = [
     "nominal_response",
     "sgd",
     "shd",
+    "tiki_taka",
 ]
