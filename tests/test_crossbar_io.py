@@ -258,3 +258,144 @@ def test_single_column_read_with_an_ideal_periphery_is_the_column(with_reference
     stored = array.conductance.clone()
     read.neg_()  # the caller may change it in place
     assert torch.equal(array.conductance, stored)
+
+
+# ---------------------------------------------------------------------------------------------
+# The compiled read (crossbar/read_compiled.py) against the tensor pipeline (the reference)
+
+
+def reference_and_compiled(matrix, inputs, io, seed=0):
+    """(reference read, compiled read), each from a generator seeded with ``seed``; also checks
+    that both consumed the same random numbers (the generators end in the same state)."""
+    from analogtrain.crossbar import io as io_module
+
+    g_ref, g_fast = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed)
+    expected = io_module._read_tensors(matrix, inputs.clone(), io, g_ref)
+    got = analog_read(matrix, inputs, io, g_fast)
+    assert torch.equal(g_ref.get_state(), g_fast.get_state())
+    return expected, got
+
+
+def assert_same_bits(expected, got):
+    """Bit for bit: the compiled loops do the same float operations in the same order."""
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    assert torch.equal(torch.isnan(expected), torch.isnan(got))
+    assert torch.equal(torch.nan_to_num(expected), torch.nan_to_num(got))
+
+
+def count_rereads(monkeypatch):
+    """Counts the bound-management re-reads of the compiled code (one per halving round)."""
+    from analogtrain.crossbar import read_compiled
+
+    calls = []
+    original = read_compiled.dac
+
+    def counting(x, out, divisor, mode, *stage):
+        calls.append(mode == read_compiled.GIVEN)
+        return original(x, out, divisor, mode, *stage)
+
+    monkeypatch.setattr(read_compiled, "dac", counting)
+    return calls
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_compiled_read_equals_reference_with_noise_and_bound_management(dtype, direction, monkeypatch):
+    """The preset periphery (abs_max noise management, iterative bound management) on vectors that
+    need 0, 1, several and the maximum number of halvings, an all-zero vector and a tiny one, in the
+    LSTM's read shapes (32 vectors of [x; h; 1] = 215 through a 256 × 215 array, and back)."""
+    from analogtrain import compiled
+
+    assert compiled.enabled
+    rereads = count_rereads(monkeypatch)
+    g = torch.Generator().manual_seed(20)
+    weight = (torch.rand(256, 215, generator=g, dtype=dtype) - 0.5) * 0.4
+    matrix = weight if direction == "forward" else weight.T
+    inputs = torch.randn(32, matrix.shape[1], generator=g, dtype=dtype)
+    inputs[0] = 0.0  # all zero: α = 1, read as it is
+    inputs[1] = 0.0
+    inputs[1, 3] = 1e-30  # α tiny: scaled up to max 1
+    signs = torch.sign(matrix[0]).to(dtype)
+    for row, gain in ((2, 1.0), (3, 0.2), (4, 0.05)):
+        inputs[row] = signs * gain  # y_0 = Σ|W_0j|·gain ≫ bound: several halvings
+    io = IOConfig.preset().replace(out_bound=2.0, max_bm_factor=2**10)
+    expected, got = reference_and_compiled(matrix, inputs, io, seed=21)
+    assert_same_bits(expected, got)
+    assert sum(rereads) >= 3  # several halving rounds were taken
+    assert float(got[2].abs().max()) > 2.0  # bound management recovered beyond the bound
+    # With a low max_bm_factor some vectors stop at the cap (their last read scaled back).
+    rereads.clear()
+    capped = io.replace(max_bm_factor=4)
+    assert_same_bits(*reference_and_compiled(matrix, inputs, capped, seed=22))
+    assert sum(rereads) == 2
+    # The backward read of the benchmarks has no bound management.
+    assert_same_bits(*reference_and_compiled(matrix, inputs, io.replace(bound_management="none"), seed=23))
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"noise_management": "none"},
+        {"noise_management": "none", "bound_management": "none"},
+        {"inp_res": 0.0},
+        {"out_res": 0.0},
+        {"inp_res": 0.0, "out_res": 0.0},  # no quantization to hide an error of an ulp
+        {"inp_res": 0.0, "out_res": 0.0, "out_bound": 0.05},
+        {"out_noise": 0.0},
+        {"out_bound": math.inf},
+        {"inp_bound": math.inf, "inp_res": 0.01},  # absolute DAC step, no input clipping
+        {"out_bound": math.inf, "out_res": 0.01, "noise_management": "none"},
+        {"out_bound": 0.3, "max_bm_factor": 1},
+        {"out_bound": 0.3, "max_bm_factor": 3},
+    ],
+)
+def test_compiled_read_equals_reference_for_every_setting(changes):
+    """Random shapes (odd sizes: the vector loops' tails), input scales and weights; also a
+    transposed (non-contiguous) matrix and a non-contiguous input batch."""
+    io = IOConfig.preset().replace(**{"out_bound": 1.5, **changes})
+    for trial in range(12):
+        g = torch.Generator().manual_seed(100 + trial)
+        batch, n, m = (int(v) for v in torch.randint(1, 45, (3,), generator=g))
+        weight = torch.rand(m, n, generator=g) - 0.5
+        inputs = torch.randn(batch, n, generator=g) * float(10 ** torch.empty(1).uniform_(-3, 2, generator=g))
+        inputs[0] = 0.0
+        for matrix in (weight, weight.T.contiguous().T):
+            assert_same_bits(*reference_and_compiled(matrix, inputs, io, seed=trial))
+        wide = torch.randn(batch, 2 * n, generator=g)[:, ::2]
+        assert_same_bits(*reference_and_compiled(weight, wide, io, seed=trial))
+
+
+def test_compiled_read_propagates_nan_as_the_reference():
+    """NaN in an input vector (a caller that skips the finite check) gives NaN outputs for that
+    vector, as the tensor code; then, as there, no vector is read again by bound management."""
+    io = IOConfig.preset().replace(out_bound=0.5)
+    weight = torch.rand(6, 5, generator=torch.Generator().manual_seed(30))
+    inputs = torch.rand(4, 5, generator=torch.Generator().manual_seed(31)) + 0.5  # clips
+    inputs[1, 2] = math.nan
+    expected, got = reference_and_compiled(weight, inputs, io)
+    assert bool(torch.isnan(got[1]).all()) and not bool(torch.isnan(got[0]).any())
+    assert_same_bits(expected, got)
+
+
+def test_array_reads_are_the_same_with_and_without_compiled_loops(monkeypatch):
+    """Through CrossbarArray (differential pair, both directions) and the autograd-free read of a
+    batch that requires grad: the same values and the same generator states."""
+    from analogtrain import compiled
+
+    io = IOConfig.preset().replace(out_bound=1.0)
+    results = []
+    for enabled in (False, True):
+        monkeypatch.setattr(compiled, "enabled", enabled)
+        reference = make_array(12, 9, seed=40)
+        array = make_array(12, 9, seed=41, reference=reference, forward_io=io,
+                           backward_io=io.replace(bound_management="none"))
+        g = torch.Generator().manual_seed(42)
+        x = torch.randn(7, 9, generator=g) * 3
+        d = torch.randn(7, 12, generator=g)
+        with torch.no_grad():
+            y_grad = array.forward(x.clone().requires_grad_(True))
+        results.append((array.forward(x), array.backward(d), array.forward(x[0]), y_grad,
+                        array.generator.get_state()))
+    for expected, got in zip(*results):
+        assert torch.equal(expected, got)

@@ -248,3 +248,42 @@ def test_lstm_exact_reads_match_its_analog_reads():
         torch.testing.assert_close(x0, x1, atol=ATOL, rtol=RTOL)
         torch.testing.assert_close(d0, d1, atol=ATOL, rtol=RTOL)
     assert counts0 == counts1 and any(c != (0, 0) for c in counts0)
+
+
+@pytest.mark.parametrize("input_grad", [True, False])
+def test_lstm_with_the_preset_periphery_is_the_same_with_and_without_compiled_reads(input_grad, monkeypatch):
+    """The preset periphery (bound management forward, none backward) through a 2-layer LSTM:
+    the compiled reads (crossbar/read_compiled.py) give the tensor code's outputs, input gradients,
+    pending updates and generator states bit for bit; and a pass without autograd (the
+    sequence loop that keeps no per-step state) gives the same outputs from the same states."""
+    from analogtrain import compiled
+    from analogtrain.crossbar import IOConfig
+
+    forward_io = IOConfig.preset().replace(out_bound=1.0)  # low: bound management reads again
+    config = AnalogSGDConfig(device=ConstantStepDevice(w_min=-1.0, w_max=1.0), forward_io=forward_io,
+                             backward_io=forward_io.replace(bound_management="none"))
+    torch.manual_seed(5)
+    reference = nn.LSTM(9, 8, num_layers=2)
+    x = torch.randn(6, 4, 9) * 3
+    results = []
+    for enabled in (False, True):
+        monkeypatch.setattr(compiled, "enabled", enabled)
+        layer = AnalogLSTM.from_lstm(reference, config)
+        tiles = [m for m in layer.modules() if hasattr(m, "algorithm")]
+        states = [tile.algorithm.main.generator.get_state() for tile in tiles]
+        with torch.no_grad():
+            inference, _ = layer(x)
+        for tile, state in zip(tiles, states):
+            tile.algorithm.main.generator.set_state(state)
+        xi = x.clone().requires_grad_(input_grad)
+        out, (h, c) = layer(xi)
+        (out * torch.linspace(-1, 1, 8)).sum().backward()
+        assert torch.equal(inference, out.detach())
+        pending = [t for tile in tiles for pair in tile._pending.pairs for t in pair]
+        gens = [tile.algorithm.main.generator.get_state() for tile in tiles]
+        results.append([out.detach(), h.detach(), c.detach(), *pending, *gens]
+                       + ([xi.grad] if input_grad else []))
+        assert (xi.grad is not None) == input_grad
+    assert len(results[0]) == len(results[1])
+    for expected, got in zip(*results):
+        assert torch.equal(expected, got)

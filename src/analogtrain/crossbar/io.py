@@ -24,7 +24,9 @@ from typing import Literal
 
 import torch
 
+from analogtrain import compiled
 from analogtrain.config import Config, check_choice, check_int, check_non_negative, check_range
+from analogtrain.crossbar import read_compiled
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,9 +96,28 @@ def analog_read(
 
     ``matrix`` is (out, in) and ``inputs`` (batch, in); returns (batch, out). For the backward
     read pass ``Wᵀ`` as the matrix.
+
+    The tensor code below is the reference (and the code for CUDA). On CPU, for float32 and
+    float64 tensors that need no autograd graph, the elementwise stages run as compiled loops
+    (:mod:`analogtrain.crossbar.read_compiled`) with the same result, bit for bit: the same
+    operations in the same order, the same product and read-noise draws.
     """
     if io.is_ideal and io.noise_management == "none":
         return inputs @ matrix.T
+    if (compiled.enabled and inputs.is_cpu and matrix.is_cpu and inputs.dtype in _COMPILED_DTYPES
+            and matrix.dtype == inputs.dtype):
+        if not (inputs.requires_grad or matrix.requires_grad):
+            return read_compiled.read(matrix, inputs, io, generator)
+        if not torch.is_grad_enabled():
+            return read_compiled.read(matrix, inputs.detach(), io, generator)
+    return _read_tensors(matrix, inputs, io, generator)
+
+
+_COMPILED_DTYPES = (torch.float32, torch.float64)
+
+
+def _read_tensors(matrix, inputs, io: IOConfig, generator) -> torch.Tensor:
+    """The read pipeline as tensor operations: the reference (see :func:`analog_read`)."""
     if io.noise_management == "abs_max":
         alpha = inputs.abs().amax(dim=1, keepdim=True)
         alpha.masked_fill_(alpha == 0, 1.0)  # an all-zero vector is read as it is

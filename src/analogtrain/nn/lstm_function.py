@@ -61,19 +61,21 @@ def lstm_sequence(algorithm, x, h0, c0, bias, hidden: int, analog_bias: bool, ke
         tanh_cells = x.new_empty(1, batch, hidden)
     cells[0] = c0
     g_slice = slice(2 * hidden, 3 * hidden)
-    # views made once per sequence (indexing a view per step is cheaper than splitting)
-    i_all, f_all, g_all, o_all = gates.split(hidden, dim=2)
-    h_all = xh[:, :, hs]
+    # per-step views made once per sequence (unbind makes them all in one call; indexing a
+    # tensor per step costs about a microsecond a view)
+    i_all, f_all, g_all, o_all = (part.unbind(0) for part in gates.split(hidden, dim=2))
+    gate_steps, cell_steps, tanh_steps = gates.unbind(0), cells.unbind(0), tanh_cells.unbind(0)
+    read_steps, h_steps = xh.unbind(0), xh[:, :, hs].unbind(0)
     read = _forward_read(algorithm, bias, steps * batch)
     for t in range(steps):
         k = t if keep else 0
-        z = read(xh[t])
-        torch.sigmoid(z, out=gates[k])
+        z = read(read_steps[t])
+        torch.sigmoid(z, out=gate_steps[k])
         torch.tanh(z[:, g_slice], out=g_all[k])
-        c = torch.mul(f_all[k], cells[k], out=cells[k + 1]).addcmul_(i_all[k], g_all[k])
-        torch.mul(o_all[k], torch.tanh(c, out=tanh_cells[k]), out=h_all[t + 1])
+        c = torch.mul(f_all[k], cell_steps[k], out=cell_steps[k + 1]).addcmul_(i_all[k], g_all[k])
+        torch.mul(o_all[k], torch.tanh(c, out=tanh_steps[k]), out=h_steps[t + 1])
         if not keep:
-            cells[0] = c
+            cell_steps[0].copy_(c)
     out = xh[1:, :, hs].clone()
     h_last = xh[steps, :, hs].clone()
     c_last = cells[steps if keep else 1].clone()
@@ -110,10 +112,12 @@ def _backward_read(algorithm, reads: int):
     return lambda errors: torch.mm(errors, weight)
 
 
-def lstm_sequence_backward(algorithm, saved, grad_out, grad_h, grad_c, hidden: int, inputs: int):
+def lstm_sequence_backward(algorithm, saved, grad_out, grad_h, grad_c, hidden: int, inputs: int,
+                           need_dx: bool = True):
     """BPTT of :func:`lstm_sequence` (see module docstring).
 
-    Returns (dx (T, B, I), dh0, dc0, dz (T, B, 4H), xh (T, B, I+H[+1])).
+    Returns (dx (T, B, I), dh0, dc0, dz (T, B, 4H), xh (T, B, I+H[+1])); dx is None unless
+    ``need_dx`` (the input needs no gradient: its part of each backward read is not gathered).
     """
     xh, gates, cells, tanh_cells = saved
     steps, batch, _ = gates.shape
@@ -124,23 +128,32 @@ def lstm_sequence_backward(algorithm, saved, grad_out, grad_h, grad_c, hidden: i
     by_dc = torch.cat([g, cells[:-1], i], dim=2).mul_(slope[:, :, : 3 * hidden])  # (T, B, 3H)
     by_dh = tanh_cells * slope[:, :, 3 * hidden :]  # (T, B, H): dz_o = dh·tanh(c)·o(1 − o)
     to_dc = o * (1.0 - tanh_cells * tanh_cells)  # dc += dh·o·(1 − tanh² c)
-    # -- the sequential part ----------------------------------------------------------------
+    # -- the sequential part (per-step views made once, as in lstm_sequence) -------------------
     dz_all = grad_out.new_empty(steps, batch, 4 * hidden)
+    dz_steps = dz_all.unbind(0)
+    dz_dc_steps = dz_all[:, :, : 3 * hidden].view(steps, batch, 3, hidden).unbind(0)
+    dz_dh_steps = dz_all[:, :, 3 * hidden :].unbind(0)
+    by_dc_steps = by_dc.view(steps, batch, 3, hidden).unbind(0)
+    by_dh_steps, to_dc_steps, f_steps = by_dh.unbind(0), to_dc.unbind(0), f.unbind(0)
+    grad_steps = grad_out.unbind(0)
     backs = []
     dh_next, dc_next = grad_h, grad_c
     read = _backward_read(algorithm, steps * batch)
+    hs = slice(inputs, inputs + hidden)
     for t in range(steps - 1, -1, -1):
-        dh = grad_out[t] + dh_next
-        dc = torch.addcmul(dc_next, dh, to_dc[t])
-        dz = dz_all[t]
-        torch.mul(by_dc[t].view(batch, 3, hidden), dc.unsqueeze(1), out=dz[:, : 3 * hidden].view(batch, 3, hidden))
-        torch.mul(dh, by_dh[t], out=dz[:, 3 * hidden :])
-        dc_next = dc * f[t]
-        back = read(dz)
+        dh = grad_steps[t] + dh_next
+        dc = torch.addcmul(dc_next, dh, to_dc_steps[t])
+        torch.mul(by_dc_steps[t], dc.unsqueeze(1), out=dz_dc_steps[t])
+        torch.mul(dh, by_dh_steps[t], out=dz_dh_steps[t])
+        dc_next = dc * f_steps[t]
+        back = read(dz_steps[t])
         backs.append(back)
-        dh_next = back[:, inputs : inputs + hidden]
-    backs.reverse()
-    dx = torch.stack(backs)[:, :, :inputs]
+        dh_next = back[:, hs]
+    if need_dx:
+        backs.reverse()
+        dx = torch.stack(backs)[:, :, :inputs]
+    else:
+        dx = None
     return dx, dh_next, dc_next, dz_all, xh[:steps]
 
 
@@ -167,7 +180,8 @@ class AnalogLSTMLayerFunction(torch.autograd.Function):
             check_finite_tensor(name, grad)
         with checked_inputs():  # every error vector derives from the checked gradients
             dx, dh0, dc0, dz, xh = lstm_sequence_backward(
-                tile.algorithm, ctx.saved, grad_out.contiguous(), grad_h, grad_c, ctx.hidden, ctx.inputs
+                tile.algorithm, ctx.saved, grad_out.contiguous(), grad_h, grad_c, ctx.hidden, ctx.inputs,
+                need_dx=ctx.needs_input_grad[0],
             )
         ctx.saved = None
         if ctx.needs_input_grad[5]:
