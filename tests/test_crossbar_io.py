@@ -15,7 +15,7 @@ from statistics import NormalDist
 import pytest
 import torch
 
-from analogtrain.crossbar import CrossbarArray, IOConfig, analog_read
+from analogtrain.crossbar import CrossbarArray, IOConfig, UpdateConfig, analog_read
 from analogtrain.devices import ConstantStepDevice
 
 DEVICE = ConstantStepDevice(dw_min=0.001, w_max=0.6, w_min=-0.6)
@@ -304,9 +304,6 @@ def test_compiled_read_equals_reference_with_noise_and_bound_management(dtype, d
     """The preset periphery (abs_max noise management, iterative bound management) on vectors that
     need 0, 1, several and the maximum number of halvings, an all-zero vector and a tiny one, in the
     LSTM's read shapes (32 vectors of [x; h; 1] = 215 through a 256 × 215 array, and back)."""
-    from analogtrain import compiled
-
-    assert compiled.enabled
     rereads = count_rereads(monkeypatch)
     g = torch.Generator().manual_seed(20)
     weight = (torch.rand(256, 215, generator=g, dtype=dtype) - 0.5) * 0.4
@@ -381,15 +378,12 @@ def test_compiled_read_propagates_nan_as_the_reference():
 def test_array_reads_are_the_same_with_and_without_compiled_loops(monkeypatch):
     """Through CrossbarArray (differential pair, both directions) and the autograd-free read of a
     batch that requires grad: the same values and the same generator states."""
-    from analogtrain import compiled
-
     io = IOConfig.preset().replace(out_bound=1.0)
     results = []
-    for enabled in (False, True):
-        monkeypatch.setattr(compiled, "enabled", enabled)
+    for kernel in ("torch", "auto"):
         reference = make_array(12, 9, seed=40)
         array = make_array(12, 9, seed=41, reference=reference, forward_io=io,
-                           backward_io=io.replace(bound_management="none"))
+                           backward_io=io.replace(bound_management="none"), update=UpdateConfig(kernel=kernel))
         g = torch.Generator().manual_seed(42)
         x = torch.randn(7, 9, generator=g) * 3
         d = torch.randn(7, 12, generator=g)

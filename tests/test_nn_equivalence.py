@@ -256,8 +256,7 @@ def test_lstm_with_the_preset_periphery_is_the_same_with_and_without_compiled_re
     the compiled reads (crossbar/read_compiled.py) give the tensor code's outputs, input gradients,
     pending updates and generator states bit for bit; and a pass without autograd (the
     sequence loop that keeps no per-step state) gives the same outputs from the same states."""
-    from analogtrain import compiled
-    from analogtrain.crossbar import IOConfig
+    from analogtrain.crossbar import IOConfig, UpdateConfig
 
     forward_io = IOConfig.preset().replace(out_bound=1.0)  # low: bound management reads again
     config = AnalogSGDConfig(device=ConstantStepDevice(w_min=-1.0, w_max=1.0), forward_io=forward_io,
@@ -266,9 +265,8 @@ def test_lstm_with_the_preset_periphery_is_the_same_with_and_without_compiled_re
     reference = nn.LSTM(9, 8, num_layers=2)
     x = torch.randn(6, 4, 9) * 3
     results = []
-    for enabled in (False, True):
-        monkeypatch.setattr(compiled, "enabled", enabled)
-        layer = AnalogLSTM.from_lstm(reference, config)
+    for kernel in ("torch", "auto"):
+        layer = AnalogLSTM.from_lstm(reference, config.replace(update=UpdateConfig(kernel=kernel)))
         tiles = [m for m in layer.modules() if hasattr(m, "algorithm")]
         states = [tile.algorithm.main.generator.get_state() for tile in tiles]
         with torch.no_grad():

@@ -205,14 +205,14 @@ class CrossbarArray:
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``y = W x`` for a batch x of shape (batch, in) or (in,), through the forward periphery."""
         x2 = self._as_batch("x", x, self.in_features)
-        y = analog_read(self.weight, x2, self.forward_io, self.generator)
+        y = analog_read(self.weight, x2, self.forward_io, self.generator, self.update_config.kernel)
         self.operations.forward_reads += x2.shape[0]
         return y if x.dim() == 2 else y[0]
 
     def backward(self, d: torch.Tensor) -> torch.Tensor:
         """``z = Wᵀ δ`` for a batch δ of shape (batch, out) or (out,), through the backward periphery."""
         d2 = self._as_batch("d", d, self.out_features)
-        z = analog_read(self.weight.T, d2, self.backward_io, self.generator)
+        z = analog_read(self.weight.T, d2, self.backward_io, self.generator, self.update_config.kernel)
         self.operations.backward_reads += d2.shape[0]
         return z if d.dim() == 2 else z[0]
 
@@ -240,7 +240,7 @@ class CrossbarArray:
         if exact:
             return main.T.contiguous()
         eye = torch.eye(k, device=self.torch_device, dtype=self.dtype)
-        return analog_read(main, eye, io, self.generator)
+        return analog_read(main, eye, io, self.generator, self.update_config.kernel)
 
     # -- updates ------------------------------------------------------------------------------
     def pulse_update(self, x: torch.Tensor, d: torch.Tensor, lr: float) -> float:

@@ -91,6 +91,7 @@ def analog_read(
     inputs: torch.Tensor,
     io: IOConfig,
     generator: torch.Generator | None = None,
+    kernel: str = "auto",
 ) -> torch.Tensor:
     """``inputs @ matrixᵀ`` through the peripheral pipeline of ``io`` (see module docstring).
 
@@ -100,20 +101,17 @@ def analog_read(
     The tensor code below is the reference (and the code for CUDA). On CPU, for float32 and
     float64 tensors that need no autograd graph, the elementwise stages run as compiled loops
     (:mod:`analogtrain.crossbar.read_compiled`) with the same result, bit for bit: the same
-    operations in the same order, the same product and read-noise draws.
+    operations in the same order, the same product and read-noise draws. ``kernel``: the array's
+    ``UpdateConfig.kernel`` (``"torch"``: the tensor code only).
     """
     if io.is_ideal and io.noise_management == "none":
         return inputs @ matrix.T
-    if (compiled.enabled and inputs.is_cpu and matrix.is_cpu and inputs.dtype in _COMPILED_DTYPES
-            and matrix.dtype == inputs.dtype):
+    if compiled.applies(kernel, inputs, matrix) and matrix.dtype == inputs.dtype:
         if not (inputs.requires_grad or matrix.requires_grad):
             return read_compiled.read(matrix, inputs, io, generator)
         if not torch.is_grad_enabled():
             return read_compiled.read(matrix, inputs.detach(), io, generator)
     return _read_tensors(matrix, inputs, io, generator)
-
-
-_COMPILED_DTYPES = (torch.float32, torch.float64)
 
 
 def _read_tensors(matrix, inputs, io: IOConfig, generator) -> torch.Tensor:

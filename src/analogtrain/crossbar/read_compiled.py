@@ -16,8 +16,8 @@ and the loops do the same float operations in the same order as the tensor code 
 and multiplication in the tensor's dtype, round half to even, min/max clipping): the result is the
 reference's, bit for bit (tested), NaN included. :func:`read` is the driver, bound management's
 re-reads included; :func:`~analogtrain.crossbar.io.analog_read` calls it for CPU float32/float64
-tensors when the compiled loops are enabled, and the tensor code (the reference, and the code for
-CUDA) otherwise.
+tensors when the array's ``UpdateConfig.kernel`` is ``"auto"``, and the tensor code (the reference,
+and the code for CUDA) otherwise.
 """
 
 from __future__ import annotations
