@@ -417,7 +417,7 @@ def test_state_dict_round_trip_continues_bit_identically(config):
             assert torch.equal(getattr(original, name), getattr(resumed, name)), name
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.cuda
 @pytest.mark.parametrize("config", RESUME_CONFIGS, ids=lambda c: c.algorithm)
 def test_runs_on_cuda(config):
     algorithm = build_algorithm(config, 4, 3, seed=1, torch_device="cuda")

@@ -74,3 +74,18 @@ def test_shd_lr_step_runs_on_a_finished_run(shd_text_run):
     sections = re.findall(r"^lr (\S+): mean training loss", result.stdout, flags=re.M)
     assert sections == ["0.5", "0.05"]  # the run's rate and rate × lr_gamma
     assert len(re.findall(r"transfer k median", result.stdout)) == 6
+
+
+def test_gpu_check_runs_on_cpu_at_a_tiny_size(capsys):
+    """``benchmarks/gpu_check.py --device cpu --tiny`` prints one table with every benchmark's rows,
+    each with a finite positive ratio; ``--device cuda`` without a GPU is refused (exit 2)."""
+    script = _load("gpu_check")
+    assert script.main(["--device", "cpu", "--tiny"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| update_step") or line.startswith("| network_step")]
+    assert sum(line.startswith("| update_step") for line in rows) == 2 * 2 * 1  # 2 settings × 2 batches × 1 size
+    assert sum(line.startswith("| network_step") for line in rows) == 2 * 2 * 2  # io × networks × algorithms
+    ratios = [float(line.rsplit("|", 2)[-2].strip().rstrip("×")) for line in rows]
+    assert all(0 < r < 1e4 for r in ratios)
+    if not torch.cuda.is_available():
+        assert script.main(["--device", "cuda"]) == 2
