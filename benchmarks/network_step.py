@@ -162,6 +162,8 @@ def main() -> None:
     parser.add_argument("--algorithms", default=",".join(DEFAULT_ALGORITHMS),
                         help=f"comma-separated analog variants, of {algorithm_presets()} [default: sgd,shd]")
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
+    parser.add_argument("--compare", default=None, metavar="JSON",
+                        help="also print a Markdown before/after table against an earlier run's --json file")
     args = parser.parse_args()
     names = tuple(name.strip() for name in args.algorithms.split(",") if name.strip())
     unknown = [name for name in names if name not in algorithm_presets()]
@@ -188,6 +190,30 @@ def main() -> None:
             json.dump({"threads": torch.get_num_threads(), "device": str(device), "io": args.io,
                        "results": results}, handle,
                       indent=2)
+    if args.compare:
+        with open(args.compare) as handle:
+            print("\n" + comparison_table(json.load(handle)["results"], results, args.io))
+
+
+#: Targets of issue 14 (ratio to floating point) by periphery and network.
+ISSUE_TARGETS = {("preset", "mlp"): 2.5, ("preset", "lstm"): 2.0, ("ideal", "mlp"): 2.0}
+
+
+def comparison_table(before: dict, after: dict, io: str) -> str:
+    """Markdown: per network and variant the earlier and the new ms/batch and ratio to FP, the
+    change of the analog time and the issue's target where it has one."""
+    lines = [f"| network ({io} I/O) | variant | before: ms (ratio) | after: ms (ratio) | time | target |",
+             "|---|---|---|---|---|---|"]
+    for case, rows in after.items():
+        for label, row in rows.items():
+            old = before.get(case, {}).get(label)
+            was = f"{old['median_ms']:.2f} ({old['ratio_to_fp']:.2f}×)" if old else "—"
+            change = f"{100 * (row['median_ms'] / old['median_ms'] - 1):+.0f} %" if old else "—"
+            goal = ISSUE_TARGETS.get((io, case)) if label != "floating point" else None
+            verdict = "—" if goal is None else f"≤ {goal:g}×: {'meets' if row['ratio_to_fp'] <= goal else '**misses**'}"
+            lines.append(f"| {case} | {label} | {was} | {row['median_ms']:.2f} ({row['ratio_to_fp']:.2f}×) | "
+                         f"{change} | {verdict} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

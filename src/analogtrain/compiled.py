@@ -32,12 +32,13 @@ AVAILABLE = _njit is not None
 
 def njit(function=None, *, inline: bool = False):
     """``numba.njit`` with an on-disk cache (the plain function where numba is missing);
-    ``inline=True``: inlined into its callers (small scalar functions called per element)."""
+    ``inline=True``: inlined into its callers (small scalar functions called per element).
+    Divisions follow IEEE (x/0 is ±inf or NaN, as in torch), with no zero checks in the loops."""
     if function is None:
         return lambda f: njit(f, inline=inline)
     if _njit is None:  # pragma: no cover
         return function
-    return _njit(cache=True, inline="always" if inline else "never")(function)
+    return _njit(cache=True, error_model="numpy", inline="always" if inline else "never")(function)
 
 
 def applies(kernel: str, *tensors: torch.Tensor) -> bool:

@@ -30,7 +30,8 @@ def listed_counts(n_up: torch.Tensor, n_down: torch.Tensor, pulses: float, strat
     n_up, n_down = n_up.reshape(-1), n_down.reshape(-1)
     if n_up.numel() <= SMALL_WRITE:
         return PulseCounts(n_up, n_down, None, pulses, strategy)
-    active = torch.add(n_up, n_down).nonzero().squeeze(1)
-    if active.numel() > SPARSE_FRACTION * n_up.numel():
+    total = torch.add(n_up, n_down)
+    if int(torch.count_nonzero(total)) > SPARSE_FRACTION * n_up.numel():
         return PulseCounts(n_up, n_down, None, pulses, strategy)
+    active = total.nonzero().squeeze(1)
     return PulseCounts(n_up.index_select(0, active), n_down.index_select(0, active), active, pulses, strategy)
