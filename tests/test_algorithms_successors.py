@@ -16,17 +16,14 @@ import torch
 import yaml
 
 from analogtrain.algorithms import (
-    AGAD,
     AGADConfig,
     AlgorithmConfig,
-    ChoppedTTv2,
     ChoppedTTv2Config,
     MixedPrecision,
     MixedPrecisionConfig,
     ResidualLearning,
     ResidualLearningConfig,
     TikiTakaConfig,
-    TTv2,
     TTv2Config,
     algorithm_names,
     algorithm_preset,
