@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from analogtrain.crossbar import CrossbarArray
-from analogtrain.crossbar.array import checked_inputs
+from analogtrain.crossbar.checks import checked_inputs
 from analogtrain.devices import SoftBoundsDevice
 from analogtrain.errors import ConfigError
 

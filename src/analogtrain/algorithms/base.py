@@ -36,7 +36,8 @@ from typing import Any, ClassVar
 import torch
 
 from analogtrain.config import Config, check_int
-from analogtrain.crossbar.array import CrossbarArray, PulseWrite, check_tensor, pulse_update_arrays
+from analogtrain.crossbar.array import CrossbarArray, PulseWrite, pulse_update_arrays
+from analogtrain.crossbar.checks import check_tensor
 from analogtrain.crossbar.calibration import calibrate_symmetry_point
 from analogtrain.crossbar.operations import OperationCounter
 from analogtrain.errors import ConfigError

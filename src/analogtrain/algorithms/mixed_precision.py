@@ -38,7 +38,8 @@ from analogtrain.algorithms.base import (
 )
 from analogtrain.algorithms.pulse_counts import program_devices_serially
 from analogtrain.config import check_choice, check_int, check_non_negative
-from analogtrain.crossbar.array import CrossbarArray, PulseWrite, check_tensor
+from analogtrain.crossbar.array import CrossbarArray, PulseWrite
+from analogtrain.crossbar.checks import check_tensor
 from analogtrain.crossbar.io import IOConfig
 from analogtrain.devices.base import PulsedDevice
 from analogtrain.devices.soft_bounds import SoftBoundsDevice

@@ -26,7 +26,7 @@ import functools
 
 import torch
 
-from analogtrain.crossbar.array import check_finite_tensor, checked_inputs, inputs_checked
+from analogtrain.crossbar.checks import check_finite_tensor, checked_inputs, inputs_checked
 
 
 class AnalogRead(torch.autograd.Function):

@@ -21,7 +21,7 @@ from analogtrain.algorithms.base import AlgorithmConfig
 from analogtrain.config import check_int, check_range
 from analogtrain.errors import ConfigError
 from analogtrain.nn.linear import bias_kind
-from analogtrain.crossbar.array import check_finite_tensor, checked_inputs
+from analogtrain.crossbar.checks import check_finite_tensor, checked_inputs
 from analogtrain.nn.lstm_function import AnalogLSTMLayerFunction, lstm_sequence
 from analogtrain.nn.tile import AnalogTile
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import torch
 
-from analogtrain.crossbar.array import check_finite_tensor, checked_inputs
+from analogtrain.crossbar.checks import check_finite_tensor, checked_inputs
 
 
 def lstm_sequence(algorithm, x, h0, c0, bias, hidden: int, analog_bias: bool, keep: bool):

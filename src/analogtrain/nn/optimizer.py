@@ -33,7 +33,7 @@ from torch import nn
 
 from analogtrain.algorithms.base import check_lr, run_update_steps
 from analogtrain.config import check_non_negative
-from analogtrain.crossbar.array import checked_inputs
+from analogtrain.crossbar.checks import checked_inputs
 from analogtrain.errors import ConfigError
 from analogtrain.nn.tile import AnalogTile, tile_of
 
