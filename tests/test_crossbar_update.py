@@ -732,13 +732,13 @@ def test_trains_reproduce_correlations_between_devices_sharing_a_row(mode):
     every pair of devices of one row, z-scores of the pooled covariance (Bonferroni over the cases)."""
     device = ConstantStepDevice(dw_min=0.001, w_max=10.0, w_min=-10.0)
     bl, lr = 8, 0.004
-    config = UpdateConfig(bl=bl, update_management=False, bl_management=False)
     x = torch.tensor([[0.9, 0.8, 0.7, 0.6]])
     d = torch.tensor([[1.0, -0.9, 0.8]])
     scale = math.sqrt(lr / (bl * device.dw_min))
     p, q = scale * x[0].double(), scale * d[0].double().abs()
     assert 0.3 < float(q.min()) and float(q.max()) < 0.8  # the row trains are far from deterministic
-    samples = _replicated_counts(device, x, d, lr, mode, config, reps=3000)
+    samples = replicated_updates(device, x, d, lr, mode, torch.zeros(3, 4), 3000, 71, None, blocks=25, bl=bl,
+                                 update_management=False, bl_management=False)
     counts = samples / device.dw_min  # (reps, 3, 4), signed by direction
     counts = counts * -torch.sign(d[0].double())[None, :, None]  # each device's count in its direction
     reps = counts.shape[0]
@@ -755,23 +755,6 @@ def test_trains_reproduce_correlations_between_devices_sharing_a_row(mode):
     else:
         assert float(((covariance - theory) / se).abs().max()) < z
         assert float((covariance / se).min()) > z  # visibly positive
-
-
-def _replicated_counts(device, x, d, lr, mode, config, reps):
-    """ΔW of ``reps`` independent updates of one array (block-diagonal replicas, as
-    :func:`replicated_updates`)."""
-    out, inp = d.shape[1], x.shape[1]
-    blocks = 25
-    array = CrossbarArray(blocks * out, blocks * inp, device, seed=71,
-                          update=update_config(mode, bl=config.bl, update_management=config.update_management,
-                                               bl_management=config.bl_management))
-    diag = torch.arange(blocks)
-    samples = []
-    for _ in range(math.ceil(reps / blocks)):
-        array.conductance = torch.zeros(blocks * out, blocks * inp)
-        array.pulse_update(x.repeat(1, blocks), d.repeat(1, blocks), lr)
-        samples.append(array.conductance.view(blocks, out, blocks, inp)[diag, :, diag, :].double())
-    return torch.cat(samples)[:reps]
 
 
 def _mean_reduced(size: int, batch: int, seed: int = 0):

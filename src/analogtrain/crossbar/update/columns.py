@@ -17,9 +17,9 @@ import torch
 
 from analogtrain.crossbar.update.config import UpdateConfig
 from analogtrain.crossbar.update.counts import SMALL_WRITE, SPARSE_FRACTION, PulseCounts
-from analogtrain.crossbar.update.probabilities import pulse_probabilities, snap_integer
+from analogtrain.crossbar.update.probabilities import _TINY_MAX, pulse_probabilities, snap_integer
 
-_TINY_MAX = 1e-20
+
 
 
 def one_hot_inputs(columns: torch.Tensor, width: int, like: torch.Tensor) -> torch.Tensor:
