@@ -20,8 +20,6 @@ from analogtrain.crossbar.update.counts import SMALL_WRITE, SPARSE_FRACTION, Pul
 from analogtrain.crossbar.update.probabilities import _TINY_MAX, pulse_probabilities, snap_integer
 
 
-
-
 def one_hot_inputs(columns: torch.Tensor, width: int, like: torch.Tensor) -> torch.Tensor:
     """(k, width) inputs with a 1 at each sample's column."""
     x = torch.zeros((columns.numel(), width), device=like.device, dtype=like.dtype)
