@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from analogtrain.errors import ConfigError
 from analogtrain.training.checkpoints import CHECKPOINT, load_checkpoint, save_checkpoint
 from analogtrain.training.datasets import Dataset, Split, load_dataset
-from analogtrain.training.models import build_model
+from analogtrain.training.models import build_model, check_memory
 from analogtrain.training.progress import progress_bar, progress_line
 from analogtrain.training.config import TrainingConfig
 from analogtrain.training.report import plot_learning_curve, summarize, write_metrics, write_summary
@@ -296,6 +296,7 @@ def train(
                 f"--resume: the checkpoint in '{out}' was written by a different config; differences "
                 f"(checkpoint != given): " + "; ".join(differences)
             )
+    check_memory(config, torch_device)  # before the dataset or the model is allocated
     data = load_dataset(config.dataset)
     forked = [torch_device] if torch_device.type == "cuda" else []
     with torch.random.fork_rng(devices=forked):
@@ -349,4 +350,11 @@ def train(
 
 #: A sweep checks every run's config with this before any run starts (see
 #: :func:`analogtrain.sweep.task.config_checker`) and hands the runner the TrainingConfig it made.
-train.check_config = TrainingConfig.from_dict
+def check_config(data: dict) -> TrainingConfig:
+    """The config of a run (ConfigError if invalid or too large for this machine's memory)."""
+    config = TrainingConfig.from_dict(data)
+    check_memory(config)
+    return config
+
+
+train.check_config = check_config
