@@ -52,9 +52,9 @@ def test_oversized_arrays_and_models_are_refused_with_an_estimate(monkeypatch):
     with pytest.raises(ConfigError, match=r"would need about .*GiB"):
         CrossbarArray(100000, 100000, get_device("soft-bounds"))
     with pytest.raises(ConfigError, match="would need about"):
-        train.check_config({"model": {"kind": "mlp", "hidden": [1000000, 1000000]}})
+        loop.check_config({"model": {"kind": "mlp", "hidden": [1000000, 1000000]}})
     with pytest.raises(ConfigError, match="would need about"):
-        train.check_config({"dataset": {"kind": "regression", "in_features": 65536, "out_features": 65536}})
+        loop.check_config({"dataset": {"kind": "regression", "in_features": 65536, "out_features": 65536}})
     monkeypatch.setenv("ANALOGTRAIN_MAX_BYTES", "1000")
     with pytest.raises(ConfigError, match="ANALOGTRAIN_MAX_BYTES"):
         CrossbarArray(100, 100, get_device("soft-bounds"))

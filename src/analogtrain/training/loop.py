@@ -357,4 +357,4 @@ def check_config(data: dict) -> TrainingConfig:
     return config
 
 
-train.check_config = check_config
+train.check_config = TrainingConfig.from_dict  # train() itself checks the memory before allocating
