@@ -158,3 +158,22 @@ def test_checkpoints_and_json_are_fsynced_before_the_rename(tmp_path, monkeypatc
 
     write_json(tmp_path / "a.json", {"a": 1})
     assert events == ["fsync", "replace", "fsync"]
+
+
+def test_sweep_bad_device_and_fig3_tiny_data_fail_before_writing(tmp_path):
+    from click.testing import CliRunner
+
+    from analogtrain.cli.main import cli
+
+    sweep_file = tmp_path / "s.yaml"
+    sweep_file.write_text("name: s\nbase: {epochs: 1}\ngrid: {lr: [0.1]}\n")
+    for device in ("tpu",) + (() if torch.cuda.is_available() else ("cuda",)):
+        result = CliRunner().invoke(cli, ["sweep", str(sweep_file), "--out", str(tmp_path / "o"), "--device", device])
+        assert result.exit_code == 2 and "--device" in result.output
+        assert not (tmp_path / "o").exists()
+    for text in ("", "tiny text"):
+        data = tmp_path / "wp.txt"
+        data.write_text(text)
+        result = CliRunner().invoke(cli, ["reproduce", "fig3", "--data", str(data), "--out", str(tmp_path / "f")])
+        assert result.exit_code == 2, result.output
+        assert not (tmp_path / "f").exists()
