@@ -237,6 +237,15 @@ def test_existing_output_directory_needs_overwrite(tmp_path):
     assert (out / "keep.txt").read_text() == "old results"
     assert not (out / "summary.json").exists()
 
+    # issue 16: a directory that analogtrain did not write is never replaced
+    foreign = run(*args, "--overwrite")
+    assert_clean_error(foreign, "not an analogtrain output directory")
+    assert (out / "keep.txt").read_text() == "old results"
+
+    out = tmp_path / "run2"
+    args = ["device", "show", "soft-bounds", "--devices", "4", "--pulses", "10", "--out", str(out)]
+    assert run(*args).exit_code == 0
+    (out / "keep.txt").write_text("old results")
     replaced = run(*args, "--overwrite")
     assert replaced.exit_code == 0, replaced.output
     assert not (out / "keep.txt").exists()

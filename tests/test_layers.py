@@ -19,13 +19,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "analogtrain"
 
 #: Layer rank of each top-level part of the package ("" is the package's own __init__).
 RANKS = {
-    "": 0, "errors": 0, "config": 0, "jsonio": 0, "compiled": 0, "elementwise": 0,
+    "": 0, "errors": 0, "config": 0, "jsonio": 0, "compiled": 0, "elementwise": 0, "memory": 0,
     "devices": 1, "theory": 1.5, "crossbar": 2, "algorithms": 3, "nn": 4,
     "training": 5, "sweep": 6, "studies": 7, "cli": 8,
 }
 
 #: The base modules (below devices).
-BASE = ("", "errors", "config", "jsonio", "compiled", "elementwise")
+BASE = ("", "errors", "config", "jsonio", "compiled", "elementwise", "memory")
 
 #: Imports that close a known cycle (none left).
 KNOWN_BACK_EDGES: set[tuple[str, str]] = set()

@@ -88,8 +88,15 @@ def test_existing_output_directory_is_not_overwritten(tmp_path):
     with pytest.raises(ConfigError, match="already exists.*--overwrite"):
         train(config, out, progress=False)
     assert (out / "keep.txt").read_text() == "precious"
-    train(config, out, overwrite=True, progress=False)
-    assert not (out / "keep.txt").exists() and (out / "summary.json").is_file()
+    # issue 16: --overwrite replaces only an analogtrain output directory, never a foreign one
+    with pytest.raises(ConfigError, match="not an analogtrain output directory"):
+        train(config, out, overwrite=True, progress=False)
+    assert (out / "keep.txt").read_text() == "precious"
+    run = tmp_path / "run2"
+    train(config, run, progress=False)
+    (run / "extra.txt").write_text("old")
+    train(config, run, overwrite=True, progress=False)
+    assert not (run / "extra.txt").exists() and (run / "summary.json").is_file()
 
 
 def test_bad_device():

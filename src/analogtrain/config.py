@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import numbers
 import types
 import typing
 from pathlib import Path
@@ -23,9 +24,44 @@ from analogtrain.jsonio import plain
 # Validation helpers: each raises ConfigError naming the parameter and its valid range.
 
 
+#: Largest finite float32 (every float of a config becomes a float32 tensor somewhere).
+FLOAT32_MAX = 3.4028234663852886e38
+#: Smallest positive float32 (subnormal): a non-zero value below it becomes 0 in float32.
+FLOAT32_TINY = 1.401298464324817e-45
+#: Relative float32 resolution: 2⁻²³ (the spacing of float32 numbers in [1, 2)).
+FLOAT32_EPS = 2.0**-23
+
+
+def is_number(value: Any) -> bool:
+    """A real number (Python or numpy int/float), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, _np_bool()))
+
+
+def _np_bool() -> type:
+    try:
+        import numpy
+
+        return numpy.bool_
+    except ImportError:  # pragma: no cover
+        return bool
+
+
+def check_float32(name: str, value: float) -> None:
+    """ConfigError if a finite ``value`` is not representable in float32: |value| above
+    :data:`FLOAT32_MAX` (it would become inf) or non-zero below :data:`FLOAT32_TINY` (it would
+    become 0)."""
+    value = float(value)
+    if math.isfinite(value) and (abs(value) > FLOAT32_MAX or (value != 0 and abs(value) < FLOAT32_TINY)):
+        raise ConfigError(
+            f"{name} must be representable in float32 (0 or {FLOAT32_TINY:.4g} ≤ |{name}| ≤ {FLOAT32_MAX:.6g}), "
+            f"got {value!r}"
+        )
+
+
 def check_finite(name: str, value: float) -> None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+    if not is_number(value) or not math.isfinite(value):
         raise ConfigError(f"{name} must be a finite number, got {value!r}")
+    check_float32(name, value)
 
 
 def check_range(
@@ -38,11 +74,13 @@ def check_range(
     high_inclusive: bool = True,
     allow_inf: bool = False,
 ) -> None:
-    """Check ``low <= value <= high`` (bounds exclusive where asked); NaN is always rejected."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value):
+    """Check ``low <= value <= high`` (bounds exclusive where asked); NaN is always rejected, and
+    a finite value must be representable in float32 (:func:`check_float32`)."""
+    if not is_number(value) or math.isnan(value):
         raise ConfigError(f"{name} must be a number, got {value!r}")
     if math.isinf(value) and not allow_inf:
         raise ConfigError(f"{name} must be finite, got {value!r}")
+    check_float32(name, value)
     ok_low = value >= low if low_inclusive else value > low
     ok_high = value <= high if high_inclusive else value < high
     if not (ok_low and ok_high):
@@ -60,7 +98,7 @@ def check_non_negative(name: str, value: float) -> None:
 
 
 def check_int(name: str, value: int, low: int = -(2**63), high: int = 2**63) -> None:
-    if not isinstance(value, int) or isinstance(value, bool):
+    if not isinstance(value, numbers.Integral) or isinstance(value, (bool, _np_bool())):
         raise ConfigError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
     if not low <= value <= high:
         raise ConfigError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
@@ -160,19 +198,56 @@ def load_mapping(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist")
-    text = path.read_text()
+    try:
+        text = path.read_bytes().decode("utf-8")
+        if "\x00" in text:
+            raise UnicodeDecodeError("utf-8", b"", 0, 1, "NUL byte")
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {str(path)!r} is not a text (UTF-8 YAML or JSON) file") from None
     try:
         if path.suffix.lower() == ".json":
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_unique_json_object)
         else:
-            import yaml
-
-            data = yaml.safe_load(text)
+            data = load_yaml(text)
     except Exception as error:  # malformed file
         raise ConfigError(f"config file {str(path)!r} could not be parsed: {error}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {str(path)!r} must hold a mapping at the top level")
     return data
+
+
+def _unique_json_object(pairs):
+    data = {}
+    for key, value in pairs:
+        if key in data:
+            raise ConfigError(f"duplicate key {key!r}")
+        data[key] = value
+    return data
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` that refuses a duplicate key in a mapping (naming the key and its line)."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader, node, deep=False):
+        loader.flatten_mapping(node)
+        seen = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+            except TypeError:
+                continue
+            if duplicate:
+                raise ConfigError(f"duplicate key {key!r} (line {key_node.start_mark.line + 1})")
+            seen.add(key)
+        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+    UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return yaml.load(text, Loader=UniqueKeyLoader)
 
 
 def _from_plain(hint: Any, value: Any, path: str) -> Any:
@@ -214,15 +289,15 @@ def _from_plain(hint: Any, value: Any, path: str) -> Any:
     if hint is float:
         if isinstance(value, str) and value in ("inf", "-inf"):
             return float(value)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if not is_number(value):  # numpy scalars (np.float64, np.int64, ...) are numbers too
             raise ConfigError(f"{path}: expected a number, got {value!r}")
         return float(value)
     if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
-            raise ConfigError(f"{path}: expected an integer, got {value!r}")
-        return value
+        if is_number(value) and isinstance(value, numbers.Integral):
+            return int(value)
+        if is_number(value) and math.isfinite(float(value)) and float(value).is_integer():
+            return int(value)
+        raise ConfigError(f"{path}: expected an integer, got {value!r}")
     if hint is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{path}: expected true or false, got {value!r}")

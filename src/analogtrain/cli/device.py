@@ -82,12 +82,13 @@ def show(name, settings, n_devices, pulses, seed, out, overwrite) -> None:
     target = plan_output_dir(out, f"device-show-{name}", overwrite)
     result = pulse_response(model, n_devices=n_devices, pulses=pulses, seed=seed, name=name, progress=True)
 
-    path = target.create()
-    plot_pulse_response(result, path / "pulse_response.png")
-    write_csv(path / "pulse_response.csv", result.rows(), CSV_COLUMNS)
-    write_json(path / "config.json", model.to_dict())
     summary = result.summary()
-    write_json(path / "summary.json", summary)
+    with target.writing() as path:
+        plot_pulse_response(result, path / "pulse_response.png")
+        write_csv(path / "pulse_response.csv", result.rows(), CSV_COLUMNS)
+        write_json(path / "config.json", model.to_dict())
+        write_json(path / "summary.json", summary)
+    path = target.path
 
     sym = summary["symmetry_point"]
     measured = summary["measured_symmetry_point"]
@@ -121,23 +122,24 @@ def fit(csv_path, model, out, overwrite) -> None:
     target = plan_output_dir(out, f"device-fit-{model}", overwrite)
     result = fit_device(csv_path, model)
 
-    path = target.create()
-    plot_fit(result, getattr(result, "data", None) or csv_path, path / "fit.png")
-    stderr = dict(getattr(result, "stderr", None) or {})
-    write_json(
-        path / "fit.json",
-        {
-            "model": result.model_name,
-            "parameters": result.parameters,
-            "stderr": stderr,
-            "residual": result.residual,
-            "residual_kind": "RMS difference between readings and fitted response",
-            "success": getattr(result, "success", True),
-            "message": getattr(result, "message", ""),
-            "data": str(csv_path),
-            "device": result.device.to_dict(),
-        },
-    )
+    with target.writing() as path:
+        plot_fit(result, getattr(result, "data", None) or csv_path, path / "fit.png")
+        stderr = dict(getattr(result, "stderr", None) or {})
+        write_json(
+            path / "fit.json",
+            {
+                "model": result.model_name,
+                "parameters": result.parameters,
+                "stderr": stderr,
+                "residual": result.residual,
+                "residual_kind": "RMS difference between readings and fitted response",
+                "success": getattr(result, "success", True),
+                "message": getattr(result, "message", ""),
+                "data": str(csv_path),
+                "device": result.device.to_dict(),
+            },
+        )
+    path = target.path
     click.echo(f"fitted {result.model_name} model to {csv_path}:")
     width = max((len(k) for k in result.parameters), default=0)
     for key, value in result.parameters.items():

@@ -85,8 +85,9 @@ def _make_study_command(name: str) -> click.Command:
         settings = SingleParameterSettings(seed=seed, quick=quick, **{k: v for k, v in knobs.items() if v is not None})
         target = plan_output_dir(out, f"reproduce-{name}", overwrite)
         result = study.run(settings, progress=progress)
-        directory = target.create()
-        write_study(result, directory)
+        with target.writing() as directory:
+            write_study(result, directory)
+        directory = target.path
         _echo_claims(result)
         click.echo(f"wrote {directory}")
 
@@ -130,12 +131,13 @@ def single_parameter(out, quick, seed, overwrite, progress) -> None:
         bar.update(1)
         progress_line(f"study {k}/{len(STUDIES)}: {name} done ({time.perf_counter() - start:.0f} s)", enabled=progress)
     bar.close()
-    directory = target.create()
-    written = [(r, r.name, write_study(r, directory / r.name)) for r in results]
-    preamble = (f"Onen, Gokmen et al., \"Neural Network Training with Asymmetric Crosspoint Elements\" "
-                f"(Front. Artif. Intell. 2022): single-parameter studies. Seed {seed}"
-                f"{', quick sizes' if quick else ''}; {time.perf_counter() - start:.0f} s.")
-    report = write_report(directory, written, preamble=preamble)
+    with target.writing() as directory:
+        written = [(r, r.name, write_study(r, directory / r.name)) for r in results]
+        preamble = (f"Onen, Gokmen et al., \"Neural Network Training with Asymmetric Crosspoint Elements\" "
+                    f"(Front. Artif. Intell. 2022): single-parameter studies. Seed {seed}"
+                    f"{', quick sizes' if quick else ''}; {time.perf_counter() - start:.0f} s.")
+        report = write_report(directory, written, preamble=preamble)
+    report = target.path / Path(report).relative_to(directory)
     for result in results:
         _echo_claims(result)
     held = sum(c["holds"] for r in results for c in r.claims)

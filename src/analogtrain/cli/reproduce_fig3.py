@@ -40,6 +40,9 @@ def fig3(data, out, epochs, quick, max_chars, scheduler, workers, device, overwr
     """
     from analogtrain.studies.fig3 import Fig3Config, quick_config, run_fig3
 
+    from analogtrain.training.loop import resolve_device
+
+    resolve_device(device)  # before anything is written or a cluster started
     changes = {k: v for k, v in {"epochs": epochs, "max_chars": max_chars}.items() if v is not None}
     config = quick_config(data, **changes) if quick else Fig3Config(data=data, **changes)
     summary = run_fig3(config, out, scheduler=scheduler, workers=workers, overwrite=overwrite, device=device,

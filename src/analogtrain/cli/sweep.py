@@ -50,6 +50,9 @@ def sweep(sweep_file, out, scheduler, workers, device, overwrite, quiet):
     """
     from analogtrain.sweep import SweepSpec, run_sweep
 
+    from analogtrain.training.loop import resolve_device
+
+    resolve_device(device)  # --device tpu, or cuda without a GPU: exit 2 before starting a cluster
     spec = SweepSpec.from_file(sweep_file)
     if workers is not None and workers < 1:
         raise CliError(f"--workers: must be a positive integer, got {workers}")

@@ -81,6 +81,16 @@ class CrossbarArray:
         check_int("in_features", in_features, 1, 2**31)
         if not isinstance(device, PulsedDevice):
             raise ConfigError(f"device must be a PulsedDevice model, got {type(device).__name__}")
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            raise ConfigError(f"dtype must be a floating-point torch dtype (e.g. torch.float32), got {dtype!r}")
+        from analogtrain.memory import array_bytes, check_allocation, device_parameter_count
+
+        check_allocation(
+            f"CrossbarArray({out_features}, {in_features}) with {device.model} devices",
+            array_bytes(out_features, in_features, device_parameter_count(device),
+                        torch.empty((), dtype=dtype).element_size()),
+            torch.device(torch_device) if torch_device is not None else None,
+        )
         self.shape = (out_features, in_features)
         self.device_model = device
         self.update_config = update or UpdateConfig()

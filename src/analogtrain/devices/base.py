@@ -34,12 +34,16 @@ from typing import Any, ClassVar
 import torch
 
 from analogtrain.config import (
+    FLOAT32_EPS,
     Config,
     check_non_negative,
     check_positive,
     check_range,
 )
 from analogtrain.errors import ConfigError
+
+#: Upper bound of the relative spreads (``*_dtod``, ``*_std``): 10 = 1000 % of the nominal value.
+SPREAD_MAX = 10.0
 
 #: Per-crosspoint parameters of an array: name -> tensor of the array's shape.
 DeviceParameters = dict[str, torch.Tensor]
@@ -163,12 +167,22 @@ class PulsedDevice(Config):
                 f"got [{self.w_min}, {self.w_max}]"
             )
         check_range("up_down", self.up_down, -1.0, 1.0, low_inclusive=False, high_inclusive=False)
+        # Spreads are relative (1.0 = 100 %): bounded by SPREAD_MAX so samples stay finite.
         for name in ("dw_min_dtod", "dw_min_std", "w_max_dtod", "w_min_dtod", "up_down_dtod"):
-            check_non_negative(name, getattr(self, name))
+            check_range(name, getattr(self, name), 0.0, SPREAD_MAX)
         if self.dw_min >= self.w_max - self.w_min:
             raise ConfigError(
                 f"dw_min must be smaller than the range w_max − w_min = {self.w_max - self.w_min}, "
                 f"got {self.dw_min}"
+            )
+        # Weights are float32: near |w| = R the spacing of float32 numbers is at most 2⁻²³·R, so a
+        # step below that may round away (w + dw == w) and silently freeze the weights.
+        resolution = FLOAT32_EPS * max(abs(self.w_max), abs(self.w_min))
+        if self.dw_min < resolution:
+            raise ConfigError(
+                f"dw_min={self.dw_min!r} is below the float32 resolution of the weight range "
+                f"(2⁻²³·max(|w_max|, |w_min|) = {resolution:.3g}): updates would round away; "
+                f"use dw_min ≥ {resolution:.3g}"
             )
 
     def _dict_header(self) -> dict[str, Any]:

@@ -26,6 +26,7 @@ does, counting each analog layer's gradient ``Σ δᵀx`` and scaling its pendin
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Iterable
 
 import torch
@@ -148,7 +149,9 @@ class AnalogOptimizer(torch.optim.Optimizer):
         operation). Clipping multiplies the digital gradients and the pending δ of the tiles by
         ``max_norm / norm``, which scales the analog update exactly as it scales an SGD step.
         """
-        check_lr(max_norm)
+        if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)) or not math.isfinite(max_norm) \
+                or max_norm <= 0:
+            raise ConfigError(f"max_norm (grad_clip in a training config) must be a finite number > 0, got {max_norm!r}")
         squares = []
         tiles = []
         for group in self.param_groups:

@@ -54,7 +54,7 @@ from analogtrain.sweep.task import (
     execute_run,
     is_complete,
 )
-from analogtrain.training.run_dir import remove_dir
+from analogtrain.training.run_dir import check_replaceable, remove_dir
 
 SWEEP_JSON = "sweep.json"
 MAX_WORKERS = 1024
@@ -84,6 +84,7 @@ def prepare_directory(out: Path, spec: SweepSpec, runs: Sequence[RunSpec], overw
     if out.exists() or out.is_symlink():
         marker = out / SWEEP_JSON
         if overwrite:
+            check_replaceable(out)  # only an analogtrain output directory (run_dir.MARKERS)
             remove_dir(out)
         elif marker.is_file():
             previous = read_json(marker)

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from analogtrain.errors import ConfigError
+from analogtrain.jsonio import fsync_dir
 
 CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_FORMAT = 1
@@ -24,8 +25,12 @@ def save_checkpoint(out: Path, state: dict[str, Any]) -> Path:
     """Write ``state`` to ``out/checkpoint.pt`` (a reader sees the old or the new file); return the path."""
     path = Path(out) / CHECKPOINT
     temporary = path.with_suffix(".tmp")
-    torch.save({"format": CHECKPOINT_FORMAT, **state}, temporary)
+    with open(temporary, "wb") as handle:
+        torch.save({"format": CHECKPOINT_FORMAT, **state}, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(temporary, path)
+    fsync_dir(path.parent)
     return path
 
 
@@ -33,8 +38,8 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     """Read a checkpoint safely (tensors and plain containers only)."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # corrupt file or unsafe content
-        raise ConfigError(f"checkpoint {str(path)!r} cannot be read safely: {error}") from None
+    except Exception:  # truncated, empty, foreign or unsafe content (never suggest weights_only=False)
+        state = None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ConfigError(f"{str(path)!r} is not an analogtrain training checkpoint")
+        raise ConfigError(f"{path} is not an analogtrain checkpoint or is corrupt")
     return state

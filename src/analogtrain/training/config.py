@@ -19,6 +19,7 @@ values raise :class:`~analogtrain.errors.ConfigError` naming the key path.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, ClassVar, Literal
 
 from analogtrain.algorithms.base import AlgorithmConfig
@@ -259,8 +260,8 @@ class TrainingConfig(Config):
         for i, epoch in enumerate(self.lr_milestones):
             check_int(f"lr_milestones[{i}]", epoch, 1, 10**6)
         check_range("lr_gamma", self.lr_gamma, 0.0, 1.0, low_inclusive=False)
-        if self.grad_clip is not None:
-            check_positive("grad_clip", self.grad_clip)
+        if self.grad_clip is not None:  # clip_grad_norm_'s max_norm: a finite number > 0
+            check_range("grad_clip", self.grad_clip, 0.0, math.inf, low_inclusive=False)
         check_int("epochs", self.epochs, 1, 10**6)
         check_int("batch_size", self.batch_size, 1, 2**20)
         check_int("eval_batch_size", self.eval_batch_size, 1, 2**20)

@@ -37,13 +37,13 @@ import torch.nn.functional as F
 from analogtrain.errors import ConfigError
 from analogtrain.training.checkpoints import CHECKPOINT, load_checkpoint, save_checkpoint
 from analogtrain.training.datasets import Dataset, Split, load_dataset
-from analogtrain.training.models import build_model
+from analogtrain.training.models import build_model, check_memory
 from analogtrain.training.progress import progress_bar, progress_line
 from analogtrain.training.config import TrainingConfig
 from analogtrain.training.report import plot_learning_curve, summarize, write_metrics, write_summary
 from analogtrain.nn.optimizer import AnalogSGD
 from analogtrain.nn.tile import config_differences
-from analogtrain.training.run_dir import exists, refuse_existing, remove_dir
+from analogtrain.training.run_dir import Replacement, check_replaceable, exists, refuse_existing
 
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C during training; ``checkpoint`` is the file written before stopping."""
@@ -263,6 +263,8 @@ def _prepare_out_dir(out: Path, resume: bool, overwrite: bool) -> dict[str, Any]
         return load_checkpoint(checkpoint)
     if not overwrite:
         refuse_existing(out, " or --resume to continue its run")
+    else:
+        check_replaceable(out)
     return None
 
 
@@ -294,36 +296,65 @@ def train(
                 f"--resume: the checkpoint in '{out}' was written by a different config; differences "
                 f"(checkpoint != given): " + "; ".join(differences)
             )
+    check_memory(config, torch_device)  # before the dataset or the model is allocated
     data = load_dataset(config.dataset)
     forked = [torch_device] if torch_device.type == "cuda" else []
     with torch.random.fork_rng(devices=forked):
         trainer = Trainer(config, data, out, torch_device, progress)
         torch.manual_seed(config.seed + 2)  # dropout and anything else drawing from the global generator
+        replacement = None
         if checkpoint is not None:
             trainer.restore(checkpoint)
         else:
             if overwrite and exists(out):
-                remove_dir(out)
-            out.mkdir(parents=True, exist_ok=False)
-            (out / "config.json").write_text(config.to_json() + "\n")
-            trainer.evaluate_all(("train", "val", "test"))
+                # Never delete first: the new run writes beside the old one and is swapped in
+                # once it has its first checkpoint (run_dir.Replacement).
+                replacement = Replacement(out)
+                trainer.out = replacement.work
+            else:
+                out.mkdir(parents=True, exist_ok=False)
         with _Interrupts() as interrupts:
             try:
+                if checkpoint is None:
+                    (trainer.out / "config.json").write_text(config.to_json() + "\n")
+                    # A checkpoint before anything is evaluated or trained: a run interrupted
+                    # (even killed) during its first evaluation (epoch 0) can be resumed.
+                    trainer.save()
+                if not trainer.metrics and trainer.epoch == 0 and trainer.batch == 0:
+                    trainer.evaluate_all(("train", "val", "test"))
+                    trainer.save()
+                    write_metrics(trainer.out, trainer.metrics)
+                    if replacement is not None:
+                        trainer.out = replacement.commit()
+                        replacement = None
+                    if interrupts.requested:
+                        trainer.interrupted = True
+                        raise TrainingInterrupted(trainer.out / CHECKPOINT, 0, 0)
                 while trainer.epoch < config.epochs:
                     trainer.run_epoch(interrupts)
                     path = trainer.save()
-                    write_metrics(out, trainer.metrics)
+                    write_metrics(trainer.out, trainer.metrics)
                     if interrupts.requested and trainer.epoch < config.epochs:
                         trainer.interrupted = True
                         raise TrainingInterrupted(path, trainer.epoch, 0)
             finally:
-                write_metrics(out, trainer.metrics)
-                plot_learning_curve(out, trainer.metrics, config)
-                summary = summarize(trainer, data)
-                write_summary(out, summary)
+                if replacement is not None:  # failed before its first checkpoint: keep the old run
+                    replacement.abort()
+                else:
+                    write_metrics(trainer.out, trainer.metrics)
+                    plot_learning_curve(trainer.out, trainer.metrics, config)
+                    summary = summarize(trainer, data)
+                    write_summary(trainer.out, summary)
     return summary
 
 
 #: A sweep checks every run's config with this before any run starts (see
 #: :func:`analogtrain.sweep.task.config_checker`) and hands the runner the TrainingConfig it made.
-train.check_config = TrainingConfig.from_dict
+def check_config(data: dict) -> TrainingConfig:
+    """The config of a run (ConfigError if invalid or too large for this machine's memory)."""
+    config = TrainingConfig.from_dict(data)
+    check_memory(config)
+    return config
+
+
+train.check_config = TrainingConfig.from_dict  # train() itself checks the memory before allocating

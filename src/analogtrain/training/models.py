@@ -17,11 +17,87 @@ from analogtrain.training.datasets import Dataset
 from analogtrain.training.config import (
     CharLSTMConfig,
     CNNConfig,
+    DigitsConfig,
     MLPConfig,
+    RegressionConfig,
     TrainingConfig,
     layer_names,
 )
+from analogtrain.memory import array_bytes, check_allocation
 from analogtrain.nn.conversion import convert
+
+#: Device parameters per crosspoint assumed by :func:`memory_estimate` (the most of any model).
+DEVICE_PARAMETERS = 8
+#: Vocabulary assumed for a text dataset before it is read (one byte per character).
+TEXT_VOCABULARY = 256
+#: Copies of a digital parameter: the value, its gradient and working memory.
+DIGITAL_COPIES = 3
+
+
+def _weight_shapes(config: TrainingConfig, in_features: int, out_features: int) -> dict[str, tuple[int, int]]:
+    """(out, in) of every trainable layer's weight matrix (a conv: out channels × in·k²)."""
+    model = config.model
+    if isinstance(model, MLPConfig):
+        sizes = [in_features, *model.hidden, out_features]
+        return {f"fc{k + 1}": (sizes[k + 1], sizes[k]) for k in range(len(sizes) - 1)}
+    if isinstance(model, CNNConfig):
+        shapes: dict[str, tuple[int, int]] = {}
+        channels, side = 1, 8
+        for k, out in enumerate(model.channels):
+            shapes[f"conv{k + 1}"] = (out, channels * model.kernel_size**2)
+            channels = out
+            side = side // 2 if side >= 2 else side
+        sizes = [channels * side * side, *model.hidden, out_features]
+        shapes.update({f"fc{k + 1}": (sizes[k + 1], sizes[k]) for k in range(len(sizes) - 1)})
+        return shapes
+    if isinstance(model, CharLSTMConfig):
+        h = model.hidden_size
+        rows, cols = 4 * h, in_features + h
+        # the LSTM's layers as one matrix of the same size: 4h × (in + h), then 4h × 2h per layer
+        total = rows * cols + (model.num_layers - 1) * rows * 2 * h
+        return {"lstm": (total // cols, cols), "decoder": (out_features, h)}
+    return {}
+
+
+def memory_estimate(config: TrainingConfig, in_features: int | None = None,
+                    out_features: int | None = None) -> list[tuple[str, int]]:
+    """Estimated bytes of what a run allocates, as (what, bytes): the dataset (regression) and
+    every layer (analog: ``out·in·(1 + device parameters + working copies)·4·arrays_per_weight``;
+    digital: ``out·in·DIGITAL_COPIES·4``). Sizes not given come from the dataset config."""
+    from analogtrain.algorithms.base import _REGISTRY as ALGORITHMS
+
+    dataset = config.dataset
+    parts: list[tuple[str, int]] = []
+    if isinstance(dataset, DigitsConfig):
+        in_features, out_features = in_features or 64, out_features or 10
+    elif isinstance(dataset, RegressionConfig):
+        in_features, out_features = in_features or dataset.in_features, out_features or dataset.out_features
+        rows = dataset.n_train + dataset.n_val + dataset.n_test
+        parts.append((f"the regression data ({rows} × {dataset.in_features} + {dataset.out_features})",
+                      4 * (rows * (dataset.in_features + dataset.out_features)
+                           + 2 * dataset.in_features * dataset.out_features)))
+    else:
+        in_features = in_features or TEXT_VOCABULARY
+        out_features = out_features or in_features
+    for name, (rows, cols) in _weight_shapes(config, in_features, out_features).items():
+        algorithm = config.layers.get(name, config.algorithm) if name in config.layers else config.algorithm
+        if algorithm is None:
+            parts.append((f"layer {name} ({rows}×{cols}, digital)", rows * cols * DIGITAL_COPIES * 4))
+        else:
+            arrays = max(1, getattr(ALGORITHMS.get(algorithm.algorithm, (None, None))[1], "arrays_per_weight", 1) or 1)
+            parts.append((f"layer {name} ({rows}×{cols}, {arrays} array(s) of {algorithm.algorithm})",
+                          array_bytes(rows, cols, DEVICE_PARAMETERS, 4, arrays)))
+    return parts
+
+
+def check_memory(config: TrainingConfig, torch_device=None, in_features: int | None = None,
+                 out_features: int | None = None) -> None:
+    """ConfigError (stating the estimate) if the run would need more memory than is available;
+    called before the dataset or the model is allocated."""
+    parts = memory_estimate(config, in_features, out_features)
+    total = sum(size for _, size in parts)
+    largest = max(parts, key=lambda part: part[1])[0] if parts else "the run"
+    check_allocation(f"this run (largest: {largest})", total, torch_device)
 
 
 def _activation(name: str) -> nn.Module:
@@ -88,6 +164,7 @@ def build_torch_model(config: TrainingConfig, data: Dataset) -> nn.Module:
 def build_model(config: TrainingConfig, data: Dataset, torch_device: torch.device) -> nn.Module:
     """The run's model: floating point, then converted (seeded from ``config.seed``; the global
     torch generator is left as it was)."""
+    check_memory(config, torch_device, data.in_features, data.out_features)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = build_torch_model(config, data)

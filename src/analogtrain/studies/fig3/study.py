@@ -27,7 +27,7 @@ from analogtrain.sweep.results import metric_order, read_metrics, write_results_
 from analogtrain.training.config import TextConfig
 from analogtrain.training.data_fetch import get_source
 from analogtrain.training.datasets import read_text
-from analogtrain.training.run_dir import refuse_existing, remove_dir
+from analogtrain.training.run_dir import check_replaceable, refuse_existing, remove_dir
 
 
 def build_sweep(config: Fig3Config):
@@ -51,6 +51,7 @@ def prepare_directory(out: Path, config: Fig3Config, overwrite: bool) -> None:
     marker = out / "fig3.json"
     if out.exists() or out.is_symlink():
         if overwrite:
+            check_replaceable(out)  # only an analogtrain output directory (run_dir.MARKERS)
             remove_dir(out)
         elif marker.is_file():
             if read_json(marker) != config.to_dict():
@@ -83,6 +84,13 @@ def run_fig3(
     out = Path(out)
     spec = build_sweep(config)
     spec.expand()  # validates every run's config before anything is written
+    # An empty or too short --data fails here, before anything is written (the dataset's own
+    # check names the file and the split that is too short).
+    from analogtrain.studies.fig3.config import base_training_config
+    from analogtrain.training.config import TrainingConfig
+    from analogtrain.training.datasets import load_dataset
+
+    load_dataset(TrainingConfig.from_dict(base_training_config(config)).dataset)
     prepare_directory(out, config, overwrite)
     start = time.time()
     sweep_summary = run_sweep(spec, out / "sweep", scheduler=scheduler, workers=workers, device=device,
