@@ -40,7 +40,7 @@ def _tt_fails(budget: str, seed: int):
         return tt_fails(seed=seed)
     if budget == "quick":
         return tt_fails(up_downs=(0.0, 0.3), seed=seed)
-    return tt_fails(up_downs=(0.0, 0.3), algorithms=("tiki-taka",), steps=200, seed=seed)
+    return tt_fails(up_downs=(0.0, 0.3), algorithms=("tiki-taka",), steps=100, seed=seed)
 
 
 def _digital_shd(budget: str, seed: int):
