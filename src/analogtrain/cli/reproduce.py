@@ -63,6 +63,10 @@ def reproduce() -> None:
     trained by pulses on simulated crossbar arrays. Each writes figures (PNG), data (CSV),
     config.json and summary.json (with its claims); `single-parameter` runs all of them and
     writes report.md.
+
+    The algorithm studies (tt-fails, reference-offset, digital-shd) compare the successor
+    algorithms (TTv2, c-TTv2, AGAD, residual learning, DigitalSHD); `algorithms` runs all three
+    and writes report.md in the same format.
     """
 
 
