@@ -18,7 +18,7 @@ def invoke(*args):
 def test_help_lists_every_study():
     result = invoke("--help")
     assert result.exit_code == 0
-    for name in [*STUDIES, "single-parameter"]:
+    for name in [*STUDIES, "single-parameter", "tt-fails", "reference-offset", "digital-shd", "algorithms"]:
         assert name in result.output
 
 
@@ -80,3 +80,38 @@ def test_existing_output_needs_overwrite_and_seed_reproduces(tmp_path):
     assert again.exit_code == 2 and "--overwrite" in again.output
     assert invoke(*args, "--overwrite").exit_code == 0
     assert json.loads((out / "summary.json").read_text())["residual_vs_sigma"] == first
+
+
+def test_algorithms_writes_the_report_and_summary(tmp_path):
+    """``reproduce algorithms`` at the hidden smoke budget (smaller than --quick, ~10 s): every study's
+    directory, report.md with a line per claim, summary.json with claim / measured / holds."""
+    out = tmp_path / "algorithms"
+    result = invoke("algorithms", "--smoke", "--out", str(out), "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert (out / "report.md").exists() and (out / "summary.json").exists()
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["studies"]) == {"tt-fails", "reference-offset", "digital-shd"}
+    assert summary["claims_total"] == len(summary["claims"]) >= 5
+    assert all({"claim", "measured", "holds", "study"} <= set(c) for c in summary["claims"])
+    report = (out / "report.md").read_text()
+    assert report.startswith("# Algorithm studies")
+    for c in summary["claims"]:
+        assert c["claim"].replace("|", "\\|") in report
+    assert "![reference-offset](reference-offset/reference_offset.png)" in report
+    for name in ("tt-fails", "reference-offset", "digital-shd"):
+        study = json.loads((out / name / "summary.json").read_text())
+        assert study["study"] == name and study["budget"] == "smoke" and study["claims"]
+    assert (out / "reference-offset" / "reference_offset.png").stat().st_size > 5_000
+    header = (out / "reference-offset" / "reference_offset.csv").read_text().splitlines()[0].split(",")
+    assert {"algorithm", "states", "sigma_r", "mean_error", "se_error"} <= set(header)
+
+
+def test_one_algorithm_study_and_overwrite(tmp_path):
+    out = tmp_path / "tt"
+    args = ["tt-fails", "--smoke", "--out", str(out), "--no-progress"]
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert "tt-fails:" in result.output and {"summary.json", "config.json", "tt_fails.csv"} <= {
+        p.name for p in out.iterdir()}
+    again = invoke(*args)
+    assert again.exit_code == 2 and "--overwrite" in again.output

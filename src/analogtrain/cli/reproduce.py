@@ -4,10 +4,14 @@
 
     analogtrain reproduce STUDY --out DIR [--quick] [--seed S] [--overwrite] [--sigma ...]
     analogtrain reproduce single-parameter --out DIR [--quick] [--seed S] [--overwrite]
+    analogtrain reproduce tt-fails | reference-offset | digital-shd --out DIR [--quick] [--seed S]
+    analogtrain reproduce algorithms --out DIR [--quick] [--seed S] [--overwrite]
 
 Each study writes its PNG figures, CSV data, ``config.json`` and ``summary.json`` (with its
 ``claims``); ``single-parameter`` runs them all into subdirectories and adds ``report.md`` (figures
-inline, one line per claim) and a ``summary.json`` with every claim. Bad input (an unknown study,
+inline, one line per claim) and a ``summary.json`` with every claim. The algorithm studies of
+issue 15 (:mod:`analogtrain.studies.algorithms`) are registered the same way, and ``algorithms``
+runs the three of them into one report. Bad input (an unknown study,
 τ < 1, η ≤ 0, σ < 0, G₀ outside the device range) is one ``Error: ...`` line, exit status 2.
 Heavy imports happen inside the commands.
 """
@@ -59,6 +63,10 @@ def reproduce() -> None:
     trained by pulses on simulated crossbar arrays. Each writes figures (PNG), data (CSV),
     config.json and summary.json (with its claims); `single-parameter` runs all of them and
     writes report.md.
+
+    The algorithm studies (tt-fails, reference-offset, digital-shd) compare the successor
+    algorithms (TTv2, c-TTv2, AGAD, residual learning, DigitalSHD); `algorithms` runs all three
+    and writes report.md in the same format.
     """
 
 
@@ -138,6 +146,75 @@ def single_parameter(out, quick, seed, overwrite, progress) -> None:
                     f"{', quick sizes' if quick else ''}; {time.perf_counter() - start:.0f} s.")
         report = write_report(directory, written, preamble=preamble)
     report = target.path / Path(report).relative_to(directory)
+    for result in results:
+        _echo_claims(result)
+    held = sum(c["holds"] for r in results for c in r.claims)
+    total = sum(len(r.claims) for r in results)
+    click.echo(f"{held}/{total} claims hold; report: {report}")
+
+
+def _make_algorithm_study_command(name: str, title: str) -> click.Command:
+    @handle_errors
+    def callback(out, quick, seed, overwrite, progress, smoke):
+        from analogtrain.studies.algorithms import run_algorithm_study
+        from analogtrain.studies.report import write_study
+
+        target = plan_output_dir(out, f"reproduce-{name}", overwrite)
+        result = run_algorithm_study(name, _budget(quick, smoke), seed)
+        directory = target.create()
+        write_study(result, directory)
+        _echo_claims(result)
+        click.echo(f"wrote {directory}")
+
+    command = click.command(name, short_help=title,
+                            help=f"{title}.\n\nWrites figures, data (CSV), config.json and summary.json "
+                                 f"(with the claims) to --out.")(_algorithm_options(callback))
+    return command
+
+
+def _algorithm_options(function):
+    function = click.option("--smoke", is_flag=True, hidden=True,
+                            help="Smaller than --quick (the CLI test's budget; claims not expected to hold).")(function)
+    return _common_options(function)
+
+
+def _budget(quick: bool, smoke: bool) -> str:
+    return "smoke" if smoke else "quick" if quick else "full"
+
+
+def _register_algorithm_studies() -> None:
+    from analogtrain.studies.algorithms import ALGORITHM_STUDIES
+
+    for name, entry in ALGORITHM_STUDIES.items():
+        reproduce.add_command(_make_algorithm_study_command(name, entry.title))
+
+
+_register_algorithm_studies()
+
+
+@reproduce.command("algorithms")
+@_algorithm_options
+@handle_errors
+def algorithms(out, quick, seed, overwrite, progress, smoke) -> None:
+    """The algorithm studies (tt-fails, reference-offset, digital-shd), each in a subdirectory, with
+    report.md and summary.json."""
+    from analogtrain.studies.algorithms import ALGORITHM_STUDIES, run_algorithm_study
+    from analogtrain.studies.report import write_report, write_study
+
+    budget = _budget(quick, smoke)
+    target = plan_output_dir(out, "reproduce-algorithms", overwrite)
+    start = time.perf_counter()
+    results = []
+    for k, name in enumerate(ALGORITHM_STUDIES, 1):
+        results.append(run_algorithm_study(name, budget, seed))
+        progress_line(f"study {k}/{len(ALGORITHM_STUDIES)}: {name} done ({time.perf_counter() - start:.0f} s)",
+                      enabled=progress)
+    directory = target.create()
+    written = [(r, r.name, write_study(r, directory / r.name)) for r in results]
+    preamble = (f"Successor algorithms of issue 15 (TTv2, c-TTv2, AGAD, residual learning, DigitalSHD) against "
+                f"Tiki-Taka, SHD and analog SGD. Seed {seed}, {budget} budget; "
+                f"{time.perf_counter() - start:.0f} s. A claim that does not hold is reported with its numbers.")
+    report = write_report(directory, written, title="Algorithm studies", preamble=preamble)
     for result in results:
         _echo_claims(result)
     held = sum(c["holds"] for r in results for c in r.claims)
