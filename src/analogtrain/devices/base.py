@@ -36,7 +36,6 @@ import torch
 from analogtrain.config import (
     FLOAT32_EPS,
     Config,
-    check_non_negative,
     check_positive,
     check_range,
 )
